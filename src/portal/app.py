@@ -1,0 +1,125 @@
+"""The application: `create_app(settings)` wires plugins, middleware and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.logging import LoggingConfig
+from litestar.middleware import DefineMiddleware
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template import TemplateConfig
+
+from portal import db
+from portal.accounts import SessionPolicy
+from portal.assets import Assets
+from portal.handlers import errors
+from portal.handlers.auth import AuthController, session_cookie_name
+from portal.handlers.dashboard import DashboardController
+from portal.handlers.health import healthz
+from portal.handlers.staff import StaffController
+from portal.handlers.static import static_file
+from portal.middleware import SessionAuthMiddleware, security_headers
+from portal.practices import PracticeInfo, current_practice
+from portal.settings import Settings, load
+from portal.templating import register_filters
+
+PACKAGE = Path(__file__).resolve().parent
+PUBLIC_PATHS = ["^/static/", "^/healthz$"]
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or load()
+    engine = db.make_engine(settings)
+    db.bind(engine)
+    assets = Assets()
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        if db.is_postgres(engine):
+            await engine.start_connection_pool(min_size=1, max_size=10)
+        else:
+            await db.prepare(engine)
+        try:
+            yield
+        finally:
+            if db.is_postgres(engine):
+                await engine.close_connection_pool()
+
+    jinja = Environment(
+        loader=FileSystemLoader(PACKAGE),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    jinja.globals["static"] = assets.url
+    register_filters(jinja)
+
+    async def provide_practice() -> PracticeInfo | None:
+        return await current_practice()
+
+    return Litestar(
+        route_handlers=[
+            AuthController,
+            DashboardController,
+            StaffController,
+            healthz,
+            static_file,
+        ],
+        dependencies={
+            "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
+            "assets": Provide(lambda: assets, use_cache=True, sync_to_thread=False),
+            "practice": Provide(provide_practice),
+        },
+        middleware=[
+            DefineMiddleware(
+                SessionAuthMiddleware,
+                cookie_name=session_cookie_name(settings),
+                policy=SessionPolicy(
+                    idle=timedelta(minutes=settings.security.session_idle_minutes),
+                    absolute=timedelta(hours=settings.security.session_absolute_hours),
+                ),
+                exclude=PUBLIC_PATHS,
+            )
+        ],
+        csrf_config=CSRFConfig(
+            secret=settings.secret(),
+            cookie_name="__Host-csrftoken" if settings.https else "csrftoken",
+            cookie_secure=settings.https,
+            cookie_httponly=True,
+            cookie_samesite="lax",
+            exclude=PUBLIC_PATHS,
+        ),
+        compression_config=CompressionConfig(
+            backend="brotli", brotli_gzip_fallback=True, minimum_size=512, exclude=["^/static/"]
+        ),
+        template_config=TemplateConfig(
+            engine=JinjaTemplateEngine.from_environment(jinja),
+        ),
+        plugins=[HTMXPlugin()],
+        before_send=[
+            security_headers(https=settings.https, embed_origins=settings.security.embed_origins)
+        ],
+        exception_handlers={
+            NotAuthorizedException: errors.not_signed_in,
+            HTTPException: errors.http_error,
+            Exception: errors.server_error,
+        },
+        lifespan=[lifespan],
+        logging_config=LoggingConfig(
+            root={"level": "INFO", "handlers": ["queue_listener"]},
+            log_exceptions="never",
+        ),
+        openapi_config=None,
+        state={"settings": settings},
+    )

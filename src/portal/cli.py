@@ -1,0 +1,147 @@
+"""The `portal` command: Litestar's CLI with the app preset, plus the portal's own groups.
+
+portal run --port 8000          serve (Litestar's run command)
+portal db migrate               apply migrations
+portal demo [--password P]      seed the demo practice into an empty database
+portal users create ...         add a user
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import sys
+from pathlib import Path
+
+import click
+from litestar.cli.main import litestar_group
+
+from portal import db
+from portal.settings import Settings, load
+
+DEMO_SIGN_INS = "var/demo-sign-ins.txt"
+
+
+def _settings() -> Settings:
+    return load()
+
+
+def _run(coro_fn, settings: Settings):  # noqa: ANN001, ANN202
+    """Run a coroutine with the tables bound to the configured database."""
+
+    async def main():  # noqa: ANN202
+        engine = db.make_engine(settings)
+        db.bind(engine)
+        if db.is_postgres(engine):
+            await engine.start_connection_pool(min_size=1, max_size=4)
+        try:
+            return await coro_fn()
+        finally:
+            if db.is_postgres(engine):
+                await engine.close_connection_pool()
+
+    return asyncio.run(main())
+
+
+@click.group(name="db", help="Database schema.")
+def db_group() -> None:
+    pass
+
+
+@db_group.command(name="migrate", help="Apply every pending migration.")
+def db_migrate() -> None:
+    from portal.migrate import migrate
+
+    settings = _settings()
+    asyncio.run(migrate(settings))
+
+
+@click.command(name="demo", help="Seed a demo practice into an empty database.")
+@click.option("--password", default=None, help="Password for every demo account (default: random).")
+@click.option(
+    "--if-empty",
+    is_flag=True,
+    help="Seed only when the database holds no practice; otherwise print the saved sign-ins.",
+)
+def demo_command(password: str | None, if_empty: bool) -> None:
+    from portal.demo import DemoRefused, seed
+
+    settings = _settings()
+    saved = settings.path(DEMO_SIGN_INS)
+    try:
+        result = _run(lambda: seed(password), settings)
+    except DemoRefused as exc:
+        if not if_empty:
+            raise click.ClickException(str(exc)) from exc
+        if saved.exists():
+            click.echo(saved.read_text())
+        else:
+            click.echo("The database already holds a practice; sign in with its accounts.")
+        return
+    lines = [
+        "Demo practice ready: Harbor Counseling Group",
+        f"Sign in at {settings.server.public_url}/login with any of these usernames,",
+        f"all with the password: {result.password}",
+        "",
+    ]
+    lines += [f"  {username:<10} {what}" for username, what in result.usernames]
+    text = "\n".join(lines) + "\n"
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    click.echo(text)
+
+
+@click.group(name="users", help="Portal accounts.")
+def users_group() -> None:
+    pass
+
+
+@users_group.command(name="create", help="Create a user (asks for the password).")
+@click.option("--username", required=True)
+@click.option("--email", required=True)
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["client", "owner", "manager", "provider", "scheduler", "biller"]),
+)
+@click.option("--first-name", default="", help="Client or provider first name.")
+@click.option("--last-name", default="", help="Client or provider last name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_create(
+    username: str, email: str, role: str, first_name: str, last_name: str, password_stdin: bool
+) -> None:
+    from portal.users import UserInputError, create_account
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            raise click.ClickException("The passwords differ.")
+    try:
+        user_id = _run(
+            lambda: create_account(username, email, password, role, first_name, last_name),
+            _settings(),
+        )
+    except UserInputError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Created {role} {username!r} (user id {user_id}).")
+
+
+def main() -> None:
+    os.environ.setdefault("LITESTAR_APP", "portal.app:create_app")
+    os.environ.setdefault("PICCOLO_CONF", "portal.piccolo_conf")
+    # Relative paths in litestar.toml (var/...) are relative to the project.
+    if "PORTAL_ROOT" not in os.environ and Path("litestar.toml").exists():
+        os.environ["PORTAL_ROOT"] = str(Path.cwd())
+    litestar_group.add_command(db_group)
+    litestar_group.add_command(demo_command)
+    litestar_group.add_command(users_group)
+    litestar_group(prog_name="portal")
+
+
+if __name__ == "__main__":
+    main()

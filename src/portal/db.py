@@ -1,0 +1,50 @@
+"""The database engine, made from the settings' URL and bound to every table."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlparse
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine
+
+from portal.settings import Settings
+
+
+def make_engine(settings: Settings) -> Engine:
+    url = settings.database.url
+    if url.startswith("sqlite:///"):
+        path = settings.sqlite_path
+        assert path is not None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # timeout: how long a writer waits for the lock before "database is locked".
+        return SQLiteEngine(path=str(path), timeout=30)
+    if url.startswith(("postgres://", "postgresql://")):
+        u = urlparse(url)
+        config = {
+            "host": u.hostname or "localhost",
+            "port": u.port or 5432,
+            "user": unquote(u.username or ""),
+            "password": unquote(u.password or ""),
+            "database": u.path.lstrip("/"),
+        }
+        return PostgresEngine(config={k: v for k, v in config.items() if v != ""})
+    raise ValueError(f"database.url: unsupported scheme in {url!r} (sqlite:/// or postgresql://)")
+
+
+def bind(engine: Engine) -> None:
+    """Point every table at `engine` (Piccolo otherwise looks for piccolo_conf)."""
+    from portal.tables import ALL_TABLES
+
+    for table in ALL_TABLES:
+        table._meta.db = engine
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.engine_type == "postgres"
+
+
+async def prepare(engine: Engine) -> None:
+    """Per-connection-independent set-up: WAL mode for SQLite (persists in the file)."""
+    if engine.engine_type == "sqlite":
+        await engine.run_ddl("PRAGMA journal_mode=WAL")

@@ -1,0 +1,83 @@
+"""Shared by every handler: guards, rendering a page or its fragment, the client's address."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.response import Template
+
+from portal.accounts import CurrentUser
+from portal.practices import current_practice
+
+
+def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if connection.scope.get("user") is None:
+        raise NotAuthorizedException()
+
+
+def client_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    signed_in(connection, handler)
+    if connection.user.is_staff:
+        raise PermissionDeniedException("This page is for clients.")
+
+
+def staff_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    signed_in(connection, handler)
+    if not connection.user.is_staff:
+        raise PermissionDeniedException("This page is for practice staff.")
+
+
+def is_fragment_request(request: Request) -> bool:
+    """htmx asking for a part of the page (not a boosted or history navigation)."""
+    h = request.headers
+    return (
+        h.get("hx-request") == "true"
+        and h.get("hx-history-restore-request") != "true"
+        and h.get("hx-request-type", "partial") == "partial"
+    )
+
+
+async def render(
+    request: Request,
+    page: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    fragment: str | None = None,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Template:
+    """One handler, two transports: the fragment for htmx, the whole page otherwise."""
+    name = fragment if fragment and is_fragment_request(request) else page
+    context = dict(context or {})
+    if "practice" not in context:
+        context["practice"] = await current_practice()
+    return Template(
+        template_name=name,
+        context=context,
+        status_code=status_code,
+        headers=dict(headers or {}),
+    )
+
+
+def client_ip(request: Request) -> str:
+    return (request.client.host if request.client else "")[:45]
+
+
+def user_agent(request: Request) -> str:
+    return request.headers.get("user-agent", "")[:300]
+
+
+def current_user(request: Request) -> CurrentUser:
+    return request.user
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only same-site paths: never `//evil.example` or `https://...`."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target

@@ -1,0 +1,135 @@
+"""One typed settings object: `litestar.toml`, then `PORTAL_*` environment overrides.
+
+Every key in the file can be overridden by an environment variable named
+`PORTAL_<SECTION>_<KEY>` in upper case, e.g. `PORTAL_DATABASE_URL` or
+`PORTAL_SERVER_PORT`. Values are converted to the field's type by msgspec, so
+a bad value fails at start-up with the key named, not later in a request.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class DatabaseSettings(msgspec.Struct, kw_only=True):
+    # sqlite:///relative/or/absolute/path.db or postgresql://user:pw@host:port/name
+    url: str = "sqlite:///var/portal.db"
+
+
+class ServerSettings(msgspec.Struct, kw_only=True):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # The address users reach the portal at; used in mails and to decide on
+    # HTTPS-only cookies and HSTS.
+    public_url: str = "http://127.0.0.1:8000"
+    # Run the mail worker inside the web process (the single-process default).
+    run_worker: bool = True
+
+
+class SecuritySettings(msgspec.Struct, kw_only=True):
+    # Empty: read from (or generated into) `secret_file`.
+    secret_key: str = ""
+    secret_file: str = "var/secret.key"
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    # Failed sign-ins allowed within `throttle_window_minutes` before refusing.
+    max_failures_per_account: int = 5
+    max_failures_per_ip: int = 20
+    throttle_window_minutes: int = 15
+    # Origins allowed to frame /embed/ fragments (CSP frame-ancestors).
+    embed_origins: list[str] = msgspec.field(default_factory=list)
+
+
+class MailSettings(msgspec.Struct, kw_only=True):
+    # Empty host: mails are written as .eml files into `outbox_dir`.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    from_address: str = "portal@localhost"
+    outbox_dir: str = "var/mail"
+
+
+class Settings(msgspec.Struct, kw_only=True):
+    database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)
+    server: ServerSettings = msgspec.field(default_factory=ServerSettings)
+    security: SecuritySettings = msgspec.field(default_factory=SecuritySettings)
+    mail: MailSettings = msgspec.field(default_factory=MailSettings)
+    # Directory that relative paths (var/...) are resolved against.
+    root: str = str(PROJECT_ROOT)
+
+    def path(self, value: str) -> Path:
+        p = Path(value)
+        return p if p.is_absolute() else Path(self.root) / p
+
+    @property
+    def https(self) -> bool:
+        return self.server.public_url.startswith("https://")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        url = self.database.url
+        if not url.startswith("sqlite:///"):
+            return None
+        return self.path(url.removeprefix("sqlite:///"))
+
+    def secret(self) -> str:
+        """The signing secret: configured, or generated once into `secret_file` (0600)."""
+        if self.security.secret_key:
+            return self.security.secret_key
+        path = self.path(self.security.secret_file)
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+        return key
+
+
+def _env_overrides(environ: dict[str, str], sections: dict[str, type]) -> dict[str, Any]:
+    out: dict[str, dict[str, Any]] = {}
+    for name, section_type in sections.items():
+        for field in msgspec.structs.fields(section_type):
+            var = f"PORTAL_{name}_{field.name}".upper()
+            if var in environ:
+                raw: Any = environ[var]
+                if field.type is bool or field.type == "bool":
+                    raw = raw.strip().lower() in {"1", "true", "yes", "on"}
+                elif "list" in str(field.type):
+                    raw = [v.strip() for v in raw.split(",") if v.strip()]
+                out.setdefault(name, {})[field.name] = raw
+    return out
+
+
+def load(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read `litestar.toml` (or `path`), then apply `PORTAL_*` overrides."""
+    environ = dict(os.environ if environ is None else environ)
+    root = Path(environ.get("PORTAL_ROOT", PROJECT_ROOT))
+    if path is None:
+        path = environ.get("PORTAL_CONFIG", root / "litestar.toml")
+    data: dict[str, Any] = {}
+    path = Path(path)
+    if path.exists():
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    sections = {
+        "database": DatabaseSettings,
+        "server": ServerSettings,
+        "security": SecuritySettings,
+        "mail": MailSettings,
+    }
+    for name, values in _env_overrides(environ, sections).items():
+        data.setdefault(name, {}).update(values)
+    data["root"] = str(root)
+    return msgspec.convert(data, Settings, strict=False)

@@ -1,0 +1,24 @@
+"""Piccolo tables, one module per area. `ALL_TABLES` is the registry's order."""
+
+from portal.tables.accounts import LoginAttempt, Session, User
+from portal.tables.audit import AuditEvent
+from portal.tables.ledger import LedgerEntry
+from portal.tables.people import Client, Provider
+from portal.tables.practice import Location, Practice
+from portal.tables.scheduling import Appointment, Service
+
+ALL_TABLES = [
+    Practice,
+    Location,
+    User,
+    Session,
+    LoginAttempt,
+    Client,
+    Provider,
+    Service,
+    Appointment,
+    LedgerEntry,
+    AuditEvent,
+]
+
+__all__ = [t.__name__ for t in ALL_TABLES] + ["ALL_TABLES"]

@@ -1,0 +1,52 @@
+"""Clients and providers: the people a practice serves and who serves them."""
+
+from enum import Enum
+
+from piccolo.columns import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+from portal.tables.accounts import User
+from portal.tables.practice import Practice
+
+
+class ClientStatus(str, Enum):
+    new = "new"
+    active = "active"
+    inactive = "inactive"
+
+
+class Client(Table):
+    practice = ForeignKey(Practice, on_delete=OnDelete.restrict, null=False)
+    # The portal account; a client may exist before being invited to the portal.
+    user = ForeignKey(User, on_delete=OnDelete.restrict, null=True, unique=True)
+    first_name = Varchar(length=100)
+    last_name = Varchar(length=100)
+    preferred_name = Varchar(length=100, default="")
+    # The "top" demographics: staff edit these, clients only read them.
+    date_of_birth = Date(null=True, default=None)
+    gender = Varchar(length=50, default="")
+    marital_status = Varchar(length=50, default="")
+    employment = Varchar(length=100, default="")
+    status = Varchar(length=10, choices=ClientStatus, default=ClientStatus.new)
+    created_at = Timestamptz()
+
+
+class Provider(Table):
+    practice = ForeignKey(Practice, on_delete=OnDelete.restrict, null=False)
+    user = ForeignKey(User, on_delete=OnDelete.restrict, null=True, unique=True)
+    display_name = Varchar(length=150)
+    credentials = Varchar(length=50, default="")
+    npi = Varchar(length=10, default="")
+    # Portal settings: what clients may do with this provider's appointments.
+    clients_may_confirm = Boolean(default=True)
+    clients_may_cancel = Boolean(default=True)
+    cancellation_window_hours = Integer(default=24)
+    active = Boolean(default=True)

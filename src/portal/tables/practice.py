@@ -1,0 +1,32 @@
+"""The practice and its locations."""
+
+from piccolo.columns import JSON, Boolean, ForeignKey, Integer, OnDelete, Varchar
+from piccolo.table import Table
+
+
+class Practice(Table):
+    name = Varchar(length=200)
+    time_zone = Varchar(length=64, default="America/New_York")
+    address_line1 = Varchar(length=200, default="")
+    address_line2 = Varchar(length=200, default="")
+    city = Varchar(length=100, default="")
+    region = Varchar(length=100, default="")
+    postal_code = Varchar(length=20, default="")
+    phone = Varchar(length=40, default="")
+    email = Varchar(length=254, default="")
+    # Minutes before a telehealth visit that its join link is shown.
+    telehealth_link_minutes = Integer(default=15)
+    # Settings later features add without a schema change (a JSON object).
+    settings = JSON(default="{}")
+
+
+class Location(Table):
+    practice = ForeignKey(Practice, on_delete=OnDelete.restrict, null=False)
+    name = Varchar(length=200)
+    address_line1 = Varchar(length=200)
+    address_line2 = Varchar(length=200, default="")
+    city = Varchar(length=100)
+    region = Varchar(length=100)
+    postal_code = Varchar(length=20)
+    phone = Varchar(length=40, default="")
+    active = Boolean(default=True)
