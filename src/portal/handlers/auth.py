@@ -6,6 +6,8 @@ from datetime import timedelta
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from portal import accounts, audit
@@ -17,7 +19,7 @@ FAILED = "That username and password do not match an active account."
 LOCKED = "Too many unsuccessful attempts. Wait {minutes} minutes, then try again."
 
 
-def session_cookie_name(settings: Settings) -> str:
+def session_cookie_name(settings: NamedDependency[Settings]) -> str:
     return "__Host-portal_session" if settings.https else "portal_session"
 
 
@@ -30,7 +32,7 @@ class AuthController(Controller):
     path = ""
 
     @get("/login")
-    async def login_page(self, request: Request, next: str = "") -> Template | Redirect:
+    async def login_page(self, request: Request, next: FromQuery[str] = "") -> Template | Redirect:
         if request.user is not None:
             return Redirect(safe_next(next, home_for(request.user)), status_code=303)
         return await render(
@@ -38,7 +40,9 @@ class AuthController(Controller):
         )
 
     @post("/login", status_code=303)
-    async def login(self, request: Request, settings: Settings) -> Template | Redirect:
+    async def login(
+        self, request: Request, settings: NamedDependency[Settings]
+    ) -> Template | Redirect:
         form = await request.form()
         username = str(form.get("username", "")).strip()
         password = str(form.get("password", ""))
@@ -102,7 +106,7 @@ class AuthController(Controller):
         )
 
     @post("/logout", status_code=303)
-    async def logout(self, request: Request, settings: Settings) -> Redirect:
+    async def logout(self, request: Request, settings: NamedDependency[Settings]) -> Redirect:
         cookie_name = session_cookie_name(settings)
         token = request.cookies.get(cookie_name)
         if token:

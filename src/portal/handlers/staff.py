@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, get
+from litestar.di import NamedDependency
 from litestar.response import Template
 
 from portal.appointments import practice_day
@@ -16,7 +17,7 @@ class StaffController(Controller):
     guards = [staff_only]
 
     @get("/")
-    async def home(self, request: Request, practice: PracticeInfo) -> Template:
+    async def home(self, request: Request, practice: NamedDependency[PracticeInfo]) -> Template:
         today = utcnow().astimezone(practice.time_zone).date()
         return await render(
             request,

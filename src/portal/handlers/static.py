@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from litestar import Request, get
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Response
 
 from portal.assets import Assets
@@ -12,7 +14,9 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 @get("/static/{name:path}", opt={"exclude_from_auth": True}, include_in_schema=False)
-async def static_file(request: Request, name: str, assets: Assets) -> Response:
+async def static_file(
+    request: Request, name: FromPath[str], assets: NamedDependency[Assets]
+) -> Response:
     asset = assets.by_url_name.get(name.lstrip("/"))
     if asset is None:
         raise NotFoundException()

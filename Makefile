@@ -1,0 +1,34 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test lint bench clean
+
+$(BIN)/portal: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+## make run: install, migrate, seed the demo practice if the database is empty, serve.
+run: $(BIN)/portal
+	$(BIN)/portal db migrate
+	$(BIN)/portal demo --if-empty
+	$(BIN)/portal run --host $(HOST) --port $(PORT)
+
+## make test: the whole suite, on SQLite and on a throwaway PostgreSQL, browser included.
+test: $(BIN)/portal
+	scripts/test.sh
+
+lint: $(BIN)/portal
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+bench: $(BIN)/portal
+	$(BIN)/python bench/page_weight.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache
