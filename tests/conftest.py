@@ -12,9 +12,9 @@ import re
 import secrets
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from portal import db
 from portal.app import create_app
@@ -61,8 +61,15 @@ async def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings) -> Litestar:
-    return create_app(settings)
+async def app(settings: Settings) -> AsyncIterator[Litestar]:
+    """The app, its pool opened in the test loop (the lifespan would open it in another)."""
+    app = create_app(settings)
+    engine = app.state.engine
+    if IS_POSTGRES:
+        await engine.start_connection_pool(min_size=1, max_size=20)
+    yield app
+    if IS_POSTGRES:
+        await engine.close_connection_pool()
 
 
 @pytest.fixture(autouse=True)
@@ -76,12 +83,16 @@ async def empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         await engine.run_ddl(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
     else:
         for name in names:
-            await engine.run_ddl(f'DELETE FROM "{name}"')
+            await engine.run_ddl(f'DELETE FROM "{name}"')  # noqa: S608 - our table names
+
+
+def client_for(app: Litestar, base_url: str = "http://testserver.local") -> httpx.AsyncClient:
+    """A browser-like client on the app, in this event loop: keeps cookies, follows nothing."""
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+    return httpx.AsyncClient(transport=transport, base_url=base_url, follow_redirects=False)
 
 
 @pytest.fixture
-async def http(app: Litestar) -> AsyncIterator[AsyncTestClient]:
-    """A browser-like client: keeps cookies, follows nothing by itself."""
-    async with AsyncTestClient(app, base_url="http://testserver.local") as client:
-        client.follow_redirects = False
+async def http(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(app) as client:
         yield client

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from litestar.testing import AsyncTestClient
+from httpx import AsyncClient as AsyncTestClient
 
 from tests.factories import PASSWORD
 

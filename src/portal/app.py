@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.logging import LoggingConfig
@@ -121,5 +122,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
             log_exceptions="never",
         ),
         openapi_config=None,
-        state={"settings": settings},
+        state=State({"settings": settings, "engine": engine}),
     )

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from portal.app import create_app
 from portal.clock import utcnow
 from portal.tables import LoginAttempt, Session
 from tests import factories
+from tests.conftest import client_for
 from tests.web import csrf_token, post_form, sign_in
 
 
@@ -33,8 +33,7 @@ async def test_https_deployment_uses_secure_host_prefixed_cookies_and_hsts(setti
     app = create_app(secure)
     p = await factories.practice()
     await factories.client(p, "alice")
-    async with AsyncTestClient(app, base_url="https://portal.example") as http:
-        http.follow_redirects = False
+    async with client_for(app, "https://portal.example") as http:
         login = await http.get("/login")
         assert "__Host-csrftoken=" in login.headers["set-cookie"]
         assert "Secure" in login.headers["set-cookie"]
@@ -108,7 +107,7 @@ async def test_post_without_csrf_token_is_refused(http):
 async def test_csrf_token_from_another_browser_is_refused(http, app):
     p = await factories.practice()
     await factories.client(p, "alice")
-    async with AsyncTestClient(app, base_url="http://testserver.local") as other:
+    async with client_for(app) as other:
         foreign = await csrf_token(other)
     await http.get("/login")
     r = await http.post(
