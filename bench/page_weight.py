@@ -1,0 +1,79 @@
+"""Page weight: bytes on the wire for the demo dashboard and every static asset.
+
+    .venv/bin/python bench/page_weight.py            # or: make bench
+
+Seeds the demo practice into a throwaway SQLite database, signs in as the demo
+client through the real app (in-process ASGI, no server), and reports raw,
+gzip and Brotli sizes. A phone's first round trip carries about 14 KB (ten TCP
+segments), so that is the budget the dashboard's compressed HTML is held to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+FIRST_ROUND_TRIP = 14 * 1024
+
+
+async def wire_sizes(http: httpx.AsyncClient, url: str) -> tuple[int, int, int]:
+    """Bytes as served: identity, gzip and Brotli, read from Content-Length."""
+    out = []
+    for encoding in ("identity", "gzip", "br"):
+        r = await http.get(url, headers={"accept-encoding": encoding})
+        assert r.status_code == 200, (url, r.status_code)
+        out.append(int(r.headers.get("content-length", len(r.content))))
+    return out[0], out[1], out[2]
+
+
+async def main() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="portal-bench-"))
+    os.environ.update(
+        PORTAL_ROOT=str(tmp),
+        PORTAL_CONFIG=str(tmp / "none.toml"),
+        PORTAL_DATABASE_URL=f"sqlite:///{tmp}/bench.db",
+    )
+    from portal import db
+    from portal.app import create_app
+    from portal.demo import seed
+    from portal.migrate import migrate
+    from portal.settings import load
+
+    settings = load()
+    await migrate(settings)
+    db.bind(db.make_engine(settings))
+    await seed("bench-password-1")
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench.local") as http:
+        login = await http.get("/login")
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', login.text).group(1)
+        await http.post(
+            "/login",
+            data={"username": "client", "password": "bench-password-1", "_csrf_token": token},
+        )
+        dashboard = await http.get("/")
+        assert dashboard.status_code == 200, dashboard.status_code
+        rows = [("dashboard HTML (/)", *await wire_sizes(http, "/"))]
+        for url in sorted(set(re.findall(r'(?:href|src)="(/static/[^"]+)"', dashboard.text))):
+            rows.append((url, *await wire_sizes(http, url)))
+
+    print(f"{'what':<44} {'raw':>8} {'gzip':>8} {'brotli':>8}")
+    for name, raw, gz, br in rows:
+        print(f"{name:<44} {raw:>8,} {gz:>8,} {br:>8,}")
+    dash = rows[0]
+    verdict = "within" if dash[2] <= FIRST_ROUND_TRIP else "OVER"
+    print(f"\ndashboard gzip {dash[2]:,} B: {verdict} the {FIRST_ROUND_TRIP:,} B first round trip")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
