@@ -7,6 +7,7 @@ a throwaway cluster and passes its URL). Every test starts from empty tables.
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import secrets
@@ -72,10 +73,17 @@ async def app(settings: Settings) -> AsyncIterator[Litestar]:
         await engine.close_connection_pool()
 
 
-@pytest.fixture(autouse=True)
-async def empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
-    """Every test starts with empty tables (faster than a database per test)."""
-    settings = request.getfixturevalue("settings")
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Async tests touch the database: each leaves it empty for the next.
+    # (An async autouse fixture would break plain synchronous tests.)
+    for item in items:
+        if inspect.iscoroutinefunction(getattr(item, "function", None)):
+            item.fixturenames.append("empty_tables")
+
+
+@pytest.fixture
+async def empty_tables(settings: Settings) -> AsyncIterator[None]:
+    """Every database test starts with empty tables (faster than a database per test)."""
     yield
     engine = db.make_engine(settings)
     names = [t._meta.tablename for t in reversed(ALL_TABLES)]

@@ -52,6 +52,7 @@ class CurrentUser:
     email: str
     role: Role
     session_id: int
+    must_set_up_two_factor: bool = False
 
     @property
     def is_staff(self) -> bool:
@@ -66,8 +67,19 @@ def normalise_username(username: str) -> str:
     return username.strip().lower()
 
 
+# Attempts that count towards throttling. A refused ("locked") attempt does not:
+# the lock lifts a window after the last real failure.
+FAILURES = (
+    LoginOutcome.wrong_password,
+    LoginOutcome.unknown_user,
+    LoginOutcome.inactive,
+    LoginOutcome.wrong_code,
+    LoginOutcome.replayed_code,
+)
+
+
 async def _failures_since(since: datetime, *, username: str | None = None, ip: str | None = None):
-    failed = [o.value for o in LoginOutcome if o is not LoginOutcome.success]
+    failed = [o.value for o in FAILURES]
     query = LoginAttempt.count().where(LoginAttempt.at >= since, LoginAttempt.outcome.is_in(failed))
     if username is not None:
         query = query.where(LoginAttempt.username == username)
@@ -86,11 +98,12 @@ async def is_throttled(username: str, ip: str, throttle: Throttle) -> bool:
 async def authenticate(
     username: str, password: str, *, ip: str, user_agent: str, throttle: Throttle
 ) -> SignIn:
-    """Check a username and password; record the attempt whatever its outcome.
+    """Check a username and password; record a failed attempt.
 
     Unknown users, wrong passwords and inactive accounts cost the same argon2
     verification and come back as one indistinguishable failure to the caller's
-    user; only the stored attempt says which it was.
+    user; only the stored attempt says which it was. A success is recorded by
+    the caller once it knows whether a second factor follows (`record_attempt`).
     """
     username = normalise_username(username)
     user = await User.select().where(User.username == username).first()
@@ -107,9 +120,20 @@ async def authenticate(
             await User.update({User.password_hash: hash_password(password)}).where(
                 User.id == user["id"]
             )
+    if outcome is not LoginOutcome.success:
+        await record_attempt(
+            user["id"] if user else None, username, outcome, ip=ip, user_agent=user_agent
+        )
+        return SignIn(outcome, None)
+    return SignIn(outcome, user)
+
+
+async def record_attempt(
+    user_id: int | None, username: str, outcome: LoginOutcome, *, ip: str, user_agent: str
+) -> None:
     await LoginAttempt.insert(
         LoginAttempt(
-            user=user["id"] if user else None,
+            user=user_id,
             username=username[:150],
             ip=ip,
             user_agent=user_agent[:300],
@@ -117,10 +141,17 @@ async def authenticate(
             at=utcnow(),
         )
     )
-    return SignIn(outcome, user if outcome is LoginOutcome.success else None)
 
 
-async def start_session(user_id: int, *, ip: str, user_agent: str) -> str:
+async def start_session(
+    user_id: int,
+    *,
+    ip: str,
+    user_agent: str,
+    pending_two_factor: bool = False,
+    needs_two_factor_setup: bool = False,
+    remember_device: bool = False,
+) -> str:
     """A new session with a fresh random token (never reuse one across sign-ins)."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
@@ -132,9 +163,13 @@ async def start_session(user_id: int, *, ip: str, user_agent: str) -> str:
             last_seen_at=now,
             ip=ip,
             user_agent=user_agent[:300],
+            pending_two_factor=pending_two_factor,
+            needs_two_factor_setup=needs_two_factor_setup,
+            remember_device=remember_device,
         )
     )
-    await audit.record("session.start", actor_id=user_id, ip=ip)
+    if not pending_two_factor:
+        await audit.record("session.start", actor_id=user_id, ip=ip)
     return token
 
 
@@ -152,11 +187,13 @@ async def resolve_session(token: str, policy: SessionPolicy) -> CurrentUser | No
             Session.user.email,
             Session.user.role,
             Session.user.active,
+            Session.pending_two_factor,
+            Session.needs_two_factor_setup,
         )
         .where(Session.token_hash == token_hash(token))
         .first()
     )
-    if row is None:
+    if row is None or row["pending_two_factor"]:
         return None
     now = utcnow()
     if (
@@ -174,6 +211,7 @@ async def resolve_session(token: str, policy: SessionPolicy) -> CurrentUser | No
         email=row["user.email"],
         role=Role(row["user.role"]),
         session_id=row["id"],
+        must_set_up_two_factor=row["needs_two_factor_setup"],
     )
 
 
@@ -193,3 +231,64 @@ async def create_user(username: str, email: str, password: str, role: Role) -> i
         )
     ).returning(User.id)
     return row[0]["id"]
+
+
+async def count_failures(username: str, window: timedelta) -> int:
+    return await _failures_since(utcnow() - window, username=normalise_username(username))
+
+
+async def end_other_sessions(user_id: int, keep_session_id: int | None) -> int:
+    query = Session.delete().where(Session.user == user_id)
+    if keep_session_id is not None:
+        query = query.where(Session.id != keep_session_id)
+    rows = await query.returning(Session.id)
+    return len(rows)
+
+
+async def active_sessions(user_id: int) -> list[dict]:
+    return (
+        await Session.select(
+            Session.id, Session.created_at, Session.last_seen_at, Session.ip, Session.user_agent
+        )
+        .where(Session.user == user_id, Session.pending_two_factor.eq(False))
+        .order_by(Session.last_seen_at, ascending=False)
+    )
+
+
+async def login_history(user_id: int, limit: int = 50) -> list[dict]:
+    return (
+        await LoginAttempt.select(
+            LoginAttempt.at, LoginAttempt.ip, LoginAttempt.user_agent, LoginAttempt.outcome
+        )
+        .where(LoginAttempt.user == user_id)
+        .order_by(LoginAttempt.at, ascending=False)
+        .order_by(LoginAttempt.id, ascending=False)
+        .limit(limit)
+    )
+
+
+async def check_password(user_id: int, password: str) -> bool:
+    row = await User.select(User.password_hash).where(User.id == user_id).first()
+    return verify_password(row["password_hash"] if row else None, password)
+
+
+async def set_password(user_id: int, password: str) -> None:
+    """New hash; every session and every remembered device of the account ends."""
+    from portal.devices import forget_all
+
+    await User.update(
+        {User.password_hash: hash_password(password), User.password_changed_at: utcnow()}
+    ).where(User.id == user_id)
+    await forget_all(user_id)
+
+
+async def username_taken(username: str, except_user: int | None = None) -> bool:
+    query = User.exists().where(User.username == normalise_username(username))
+    if except_user is not None:
+        query = query.where(User.id != except_user)
+    return await query
+
+
+async def username_of(user_id: int) -> str:
+    row = await User.select(User.username).where(User.id == user_id).first()
+    return row["username"] if row else ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -23,12 +25,16 @@ from litestar.template import TemplateConfig
 from portal import db
 from portal.accounts import SessionPolicy
 from portal.assets import Assets
+from portal.crypto import Cipher
 from portal.handlers import errors
 from portal.handlers.auth import AuthController, session_cookie_name
+from portal.handlers.base import TwoFactorSetupRequired
 from portal.handlers.dashboard import DashboardController
 from portal.handlers.health import healthz
+from portal.handlers.profile import ProfileController
 from portal.handlers.staff import StaffController
 from portal.handlers.static import static_file
+from portal.mail import Worker
 from portal.middleware import SessionAuthMiddleware, security_headers
 from portal.practices import PracticeInfo, current_practice
 from portal.settings import Settings, load
@@ -43,6 +49,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     engine = db.make_engine(settings)
     db.bind(engine)
     assets = Assets()
+    cipher = Cipher(settings.secret())
+    worker = Worker(settings.mail, root=Path(settings.root)) if settings.server.run_worker else None
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -50,9 +58,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await engine.start_connection_pool(min_size=1, max_size=10)
         else:
             await db.prepare(engine)
+        task = asyncio.create_task(worker.run_forever()) if worker else None
         try:
             yield
         finally:
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if db.is_postgres(engine):
                 await engine.close_connection_pool()
 
@@ -73,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             AuthController,
             DashboardController,
+            ProfileController,
             StaffController,
             healthz,
             static_file,
@@ -80,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "assets": Provide(lambda: assets, use_cache=True, sync_to_thread=False),
+            "cipher": Provide(lambda: cipher, use_cache=True, sync_to_thread=False),
             "practice": Provide(provide_practice),
         },
         middleware=[
@@ -113,6 +128,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         exception_handlers={
             NotAuthorizedException: errors.not_signed_in,
+            TwoFactorSetupRequired: errors.two_factor_setup_required,
             HTTPException: errors.http_error,
             Exception: errors.server_error,
         },

@@ -131,6 +131,24 @@ def users_create(
     click.echo(f"Created {role} {username!r} (user id {user_id}).")
 
 
+@click.command(name="worker", help="Send the mail outbox (when the web process does not).")
+@click.option("--once", is_flag=True, help="Send what is due, then exit.")
+def worker_command(once: bool) -> None:
+    from portal.mail import Worker
+
+    settings = _settings()
+    worker = Worker(settings.mail, root=Path(settings.root))
+
+    async def work():  # noqa: ANN202
+        if once:
+            result = await worker.run_once(limit=1000)
+            click.echo(f"sent {result.sent}, failed {result.failed}")
+        else:
+            await worker.run_forever()
+
+    _run(work, settings)
+
+
 def main() -> None:
     os.environ.setdefault("LITESTAR_APP", "portal.app:create_app")
     os.environ.setdefault("PICCOLO_CONF", "portal.piccolo_conf")
@@ -140,6 +158,7 @@ def main() -> None:
     litestar_group.add_command(db_group)
     litestar_group.add_command(demo_command)
     litestar_group.add_command(users_group)
+    litestar_group.add_command(worker_command)
     litestar_group(prog_name="portal")
 
 

@@ -1,4 +1,8 @@
-"""Password hashing: argon2id with the parameters OWASP recommends (t=2, m=19 MiB, p=1)."""
+"""Passwords: argon2id hashing (t=2, m=19 MiB, p=1) and the rules a new password must meet."""
+
+import gzip
+from functools import cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -23,3 +27,26 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
+
+
+MIN_LENGTH, MAX_LENGTH = 8, 128
+COMMON_PASSWORDS = Path(__file__).parent / "data" / "common-passwords.txt.gz"
+
+
+@cache
+def _common() -> frozenset[str]:
+    with gzip.open(COMMON_PASSWORDS, "rt", encoding="utf-8") as f:
+        return frozenset(line.strip() for line in f if line.strip())
+
+
+def password_problem(password: str, *, username: str = "") -> str | None:
+    """Why a new password is refused, or None. Any characters are allowed."""
+    if len(password) < MIN_LENGTH:
+        return f"Use at least {MIN_LENGTH} characters."
+    if len(password) > MAX_LENGTH:
+        return f"Use at most {MAX_LENGTH} characters."
+    if password.lower() in _common() or password in _common():
+        return "That password is one of the most common ones; choose another."
+    if username and password.strip().lower() == username.strip().lower():
+        return "Your password cannot be your username."
+    return None

@@ -17,6 +17,7 @@ class PracticeInfo:
     email: str
     address: str
     telehealth_link_minutes: int
+    two_factor_policy: str
 
 
 def format_address(row: dict, prefix: str = "") -> str:
@@ -38,4 +39,5 @@ async def current_practice() -> PracticeInfo | None:
         email=row["email"],
         address=format_address(row),
         telehealth_link_minutes=row["telehealth_link_minutes"],
+        two_factor_policy=row["two_factor_policy"],
     )

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 from portal.accounts import create_user, normalise_username
 from portal.clock import utcnow
+from portal.passwords import password_problem
 from portal.tables import Client, Practice, Provider, User
 from portal.tables.accounts import Role
-
-MIN_PASSWORD, MAX_PASSWORD = 8, 128
 
 
 class UserInputError(ValueError):
     pass
-
-
-def password_problem(password: str) -> str | None:
-    if len(password) < MIN_PASSWORD:
-        return f"Use at least {MIN_PASSWORD} characters."
-    if len(password) > MAX_PASSWORD:
-        return f"Use at most {MAX_PASSWORD} characters."
-    return None
 
 
 async def create_account(
@@ -30,7 +21,7 @@ async def create_account(
         raise UserInputError("A username has 1 to 150 characters.")
     if "@" not in email:
         raise UserInputError("Give a valid email address.")
-    if problem := password_problem(password):
+    if problem := password_problem(password, username=username):
         raise UserInputError(problem)
     try:
         role_value = Role(role)

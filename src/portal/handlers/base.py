@@ -15,9 +15,15 @@ from portal.accounts import CurrentUser
 from portal.practices import current_practice
 
 
-def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+class TwoFactorSetupRequired(Exception):
+    """The practice requires two-factor and this user has not set it up yet."""
+
+
+def signed_in(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     if connection.scope.get("user") is None:
         raise NotAuthorizedException()
+    if connection.user.must_set_up_two_factor and not handler.opt.get("before_two_factor_setup"):
+        raise TwoFactorSetupRequired()
 
 
 def client_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
@@ -81,3 +87,8 @@ def safe_next(target: str | None, default: str) -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
     return target
+
+
+def form_text(form, name: str, max_length: int) -> str:  # noqa: ANN001 - a FormMultiDict
+    """A trimmed text field, cut at `max_length` (the page's maxlength says the same)."""
+    return str(form.get(name, "")).strip()[:max_length]

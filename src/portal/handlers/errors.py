@@ -47,6 +47,12 @@ def not_signed_in(request: Request, exc: NotAuthorizedException) -> Response:
     return Redirect(f"/login?next={quote(target, safe='/')}", status_code=303)
 
 
+def two_factor_setup_required(request: Request, exc: Exception) -> Response:
+    if request.headers.get("hx-request") == "true":
+        return Response(b"", status_code=403, headers={"HX-Redirect": "/profile/two-factor"})
+    return Redirect("/profile/two-factor", status_code=303)
+
+
 def http_error(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     detail = exc.detail if isinstance(exc.detail, str) and status < 500 else ""

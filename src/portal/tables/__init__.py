@@ -1,8 +1,16 @@
 """Piccolo tables, one module per area. `ALL_TABLES` is the registry's order."""
 
-from portal.tables.accounts import LoginAttempt, Session, User
+from portal.tables.accounts import (
+    Device,
+    LoginAttempt,
+    PasswordReset,
+    RecoveryCode,
+    Session,
+    User,
+)
 from portal.tables.audit import AuditEvent
 from portal.tables.ledger import LedgerEntry
+from portal.tables.mail import OutboxMail
 from portal.tables.people import Client, Provider
 from portal.tables.practice import Location, Practice
 from portal.tables.scheduling import Appointment, Service
@@ -13,12 +21,16 @@ ALL_TABLES = [
     User,
     Session,
     LoginAttempt,
+    RecoveryCode,
+    Device,
+    PasswordReset,
     Client,
     Provider,
     Service,
     Appointment,
     LedgerEntry,
     AuditEvent,
+    OutboxMail,
 ]
 
 __all__ = [t.__name__ for t in ALL_TABLES] + ["ALL_TABLES"]

@@ -14,6 +14,8 @@ class Practice(Table):
     postal_code = Varchar(length=20, default="")
     phone = Varchar(length=40, default="")
     email = Varchar(length=254, default="")
+    # Who must use two-factor sign-in: "nobody", "staff" or "everyone".
+    two_factor_policy = Varchar(length=10, default="staff")
     # Minutes before a telehealth visit that its join link is shown.
     telehealth_link_minutes = Integer(default=15)
     # Settings later features add without a schema change (a JSON object).

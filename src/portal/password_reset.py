@@ -1,0 +1,89 @@
+"""Password reset by a single-use emailed link, valid for 30 minutes.
+
+Asking gives the same answer whether or not an account matches. Using the link
+sets a new password and ends every session and remembered device; it does not
+sign the user in, so two-factor is still asked at the next sign-in.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from portal import accounts, audit, mail
+from portal.clock import utcnow
+from portal.tables import PasswordReset, User
+
+VALID_FOR = timedelta(minutes=30)
+
+
+async def request(identifier: str, *, practice_name: str, portal_url: str, ip: str) -> None:
+    """Mail a reset link to the account with this username or email, if there is one."""
+    identifier = identifier.strip()
+    if not identifier:
+        return
+    query = User.select(User.id, User.email, User.username).where(User.active.eq(True))
+    if "@" in identifier:
+        query = query.where(User.email.ilike(identifier))
+    else:
+        query = query.where(User.username == accounts.normalise_username(identifier))
+    users = await query
+    for user in users:
+        if not user["email"]:
+            continue
+        token = secrets.token_urlsafe(32)
+        now = utcnow()
+        async with User._meta.db.transaction():
+            await PasswordReset.insert(
+                PasswordReset(
+                    user=user["id"],
+                    token_hash=accounts.token_hash(token),
+                    created_at=now,
+                    expires_at=now + VALID_FOR,
+                )
+            )
+            await mail.queue(
+                user["email"],
+                "password_reset",
+                practice_name=practice_name,
+                link=f"{portal_url}/password-reset/{token}",
+                minutes=int(VALID_FOR.total_seconds() // 60),
+            )
+            await audit.record("password.reset_requested", actor_id=user["id"], ip=ip)
+
+
+async def valid_reset(token: str) -> dict | None:
+    row = (
+        await PasswordReset.select(
+            PasswordReset.id, PasswordReset.user, PasswordReset.expires_at, PasswordReset.used_at
+        )
+        .where(PasswordReset.token_hash == accounts.token_hash(token))
+        .first()
+    )
+    if row is None or row["used_at"] is not None or row["expires_at"] <= utcnow():
+        return None
+    return row
+
+
+async def complete(token: str, new_password: str, *, ip: str) -> int | None:
+    """Use the token once to set the password; the user id, or None if the link is no good."""
+    async with User._meta.db.transaction():
+        rows = await PasswordReset.raw(
+            "UPDATE password_reset SET used_at = {} "
+            "WHERE token_hash = {} AND used_at IS NULL AND expires_at > {} "
+            'RETURNING "user"',
+            utcnow(),
+            accounts.token_hash(token),
+            utcnow(),
+        )
+        if not rows:
+            return None
+        user_id = rows[0]["user"]
+        await accounts.set_password(user_id, new_password)
+        await accounts.end_other_sessions(user_id, keep_session_id=None)
+        # Any other links for this account die with this one.
+        await PasswordReset.update({PasswordReset.used_at: utcnow()}).where(
+            PasswordReset.user == user_id, PasswordReset.used_at.is_null()
+        )
+        await audit.record("password.reset", actor_id=user_id, ip=ip)
+    return user_id
