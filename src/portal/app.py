@@ -22,7 +22,7 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 
-from portal import db
+from portal import db, redact
 from portal.accounts import SessionPolicy
 from portal.assets import Assets
 from portal.crypto import Cipher
@@ -46,6 +46,7 @@ PUBLIC_PATHS = ["^/static/", "^/healthz$"]
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load()
+    redact.install()
     engine = db.make_engine(settings)
     db.bind(engine)
     assets = Assets()

@@ -197,3 +197,17 @@ async def test_static_files_are_fingerprinted_immutable_and_compressed(http, app
 async def test_pages_are_compressed_when_the_browser_accepts_it(http):
     r = await http.get("/login", headers={"accept-encoding": "br"})
     assert r.headers.get("content-encoding") == "br"
+
+
+def test_reset_tokens_are_redacted_from_access_logs(caplog):
+    import logging
+
+    from portal import redact
+
+    redact.install()
+    with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+        logging.getLogger("uvicorn.access").info(
+            '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", "/password-reset/SeCrEtToKeN_123", "1.1", 200
+        )
+    assert "SeCrEtToKeN_123" not in caplog.text
+    assert "/password-reset/[redacted]" in caplog.text
