@@ -27,6 +27,7 @@ from portal.accounts import SessionPolicy
 from portal.assets import Assets
 from portal.crypto import Cipher
 from portal.handlers import errors
+from portal.handlers.appointments import AppointmentController, appointments_ics, appointments_pdf
 from portal.handlers.auth import AuthController, session_cookie_name
 from portal.handlers.base import TwoFactorSetupRequired
 from portal.handlers.dashboard import DashboardController
@@ -86,6 +87,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             AuthController,
+            AppointmentController,
+            appointments_ics,
+            appointments_pdf,
             DashboardController,
             ProfileController,
             StaffController,

@@ -21,6 +21,7 @@ import segno
 from portal.clock import utcnow
 from portal.crypto import Cipher
 from portal.tables import RecoveryCode, User
+from portal.tasks import Task, TaskContext, task_source
 
 STEP_SECONDS = 30
 RECOVERY_CODES = 10
@@ -201,3 +202,10 @@ async def recovery_codes_left(user_id: int) -> int:
 async def is_enabled(user_id: int) -> bool:
     row = await User.select(User.totp_enabled_at).where(User.id == user_id).first()
     return bool(row and row["totp_enabled_at"])
+
+
+@task_source
+async def two_factor_off(ctx: TaskContext) -> list[Task]:
+    if await is_enabled(ctx.user_id):
+        return []
+    return [Task(key="two-factor", text="Turn on two-factor sign-in", href="/profile/two-factor")]

@@ -1,13 +1,18 @@
-"""The client's dashboard."""
+"""The client's dashboard: four widgets inline on the first load, each also served alone."""
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from portal.clients import client_for_user, display_name
-from portal.handlers.base import render, signed_in
+from portal import dashboard
+from portal.clients import display_name, provide_client
+from portal.clock import utcnow
+from portal.handlers.base import is_fragment_request, render, signed_in
+from portal.practices import PracticeInfo
 
 
 class DashboardController(Controller):
@@ -15,12 +20,50 @@ class DashboardController(Controller):
     guards = [signed_in]
 
     @get("/")
-    async def dashboard(self, request: Request) -> Template | Redirect:
+    async def dashboard(
+        self, request: Request, practice: NamedDependency[PracticeInfo]
+    ) -> Template | Redirect:
         if request.user.is_staff:
             return Redirect("/staff", status_code=303)
-        client = await client_for_user(request.user.id)
-        if client is None:
-            raise NotFoundException("No client record is linked to this account.")
-        return await render(
-            request, "pages/dashboard.html", {"client": client, "name": display_name(client)}
+        client = await provide_client(request)
+        context = await dashboard.load_all(
+            client=client, user_id=request.user.id, practice=practice, now=utcnow()
         )
+        return await render(
+            request,
+            "pages/dashboard.html",
+            {"client": client, "name": display_name(client), "practice": practice, **context},
+        )
+
+    @get("/dashboard/widgets/{name:str}", dependencies={"client": Provide(provide_client)})
+    async def widget(
+        self,
+        request: Request,
+        name: FromPath[str],
+        client: NamedDependency[dict],
+        practice: NamedDependency[PracticeInfo],
+    ) -> Template:
+        if name not in dashboard.WIDGETS:
+            raise NotFoundException()
+        context = await dashboard.load(
+            name, client=client, user_id=request.user.id, practice=practice, now=utcnow()
+        )
+        return Template(
+            template_name=f"partials/dashboard/{name.replace('-', '_')}.html",
+            context={"practice": practice, **context},
+        )
+
+    @post(
+        "/dashboard/two-factor-prompt/dismiss",
+        status_code=200,
+        dependencies={"client": Provide(provide_client)},
+    )
+    async def dismiss_two_factor_prompt(
+        self, request: Request, client: NamedDependency[dict]
+    ) -> Template | Redirect:
+        await dashboard.snooze_two_factor_prompt(request.user.id, utcnow())
+        if is_fragment_request(request):
+            return Template(
+                template_name="partials/dashboard/two_factor.html", context={"show_prompt": False}
+            )
+        return Redirect("/", status_code=303)
