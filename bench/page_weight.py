@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 FIRST_ROUND_TRIP = 14 * 1024
+WIDGET_BUDGET = 2 * 1024
 
 
 async def wire_sizes(http: httpx.AsyncClient, url: str) -> tuple[int, int, int]:
@@ -45,6 +46,7 @@ async def main() -> None:
     from portal import db
     from portal.app import create_app
     from portal.demo import seed
+    from portal.diagnostics import count_queries
     from portal.migrate import migrate
     from portal.settings import load
 
@@ -64,6 +66,16 @@ async def main() -> None:
         dashboard = await http.get("/")
         assert dashboard.status_code == 200, dashboard.status_code
         rows = [("dashboard HTML (/)", *await wire_sizes(http, "/"))]
+        queries = {}
+        for widget in ("tasks", "two-factor", "appointments", "balance"):
+            url = f"/dashboard/widgets/{widget}"
+            rows.append((f"widget {widget}", *await wire_sizes(http, url)))
+            with count_queries(app.state.engine) as seen:
+                await http.get(url, headers={"HX-Request": "true"})
+            queries[widget] = len(seen)
+        with count_queries(app.state.engine) as seen:
+            await http.get("/")
+        queries["whole dashboard"] = len(seen)
         for url in sorted(set(re.findall(r'(?:href|src)="(/static/[^"]+)"', dashboard.text))):
             rows.append((url, *await wire_sizes(http, url)))
 
@@ -73,6 +85,11 @@ async def main() -> None:
     dash = rows[0]
     verdict = "within" if dash[2] <= FIRST_ROUND_TRIP else "OVER"
     print(f"\ndashboard gzip {dash[2]:,} B: {verdict} the {FIRST_ROUND_TRIP:,} B first round trip")
+    over = [name for name, _raw, gz, _br in rows if name.startswith("widget") and gz > WIDGET_BUDGET]
+    print(f"widgets over the {WIDGET_BUDGET:,} B gzip budget: {', '.join(over) or 'none'}")
+    print("\nqueries per request (session, client and practice lookups included):")
+    for name, n in queries.items():
+        print(f"  {name:<20} {n}")
 
 
 if __name__ == "__main__":

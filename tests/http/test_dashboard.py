@@ -5,13 +5,13 @@ from __future__ import annotations
 import html
 import json
 import re
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
 
 from portal.clock import utcnow
+from portal.diagnostics import count_queries
 from portal.tables import Appointment, AuditEvent, OutboxMail, User
 from portal.tables.ledger import EntryKind
 from portal.tables.scheduling import AppointmentStatus
@@ -407,26 +407,6 @@ async def test_two_factor_prompt_not_now_hides_it_for_30_days(http):
     assert "Protect your account" in (await http.get("/")).text
 
 
-@contextmanager
-def counting_queries(app):
-    """Every query the app's engine runs (instrumentation, not a stand-in: they still run)."""
-    engine = app.state.engine
-    cls = type(engine)
-    original = cls.run_querystring
-    seen: list[str] = []
-
-    async def counted(self, querystring, *args, **kwargs):
-        if self is engine:
-            seen.append(str(querystring))
-        return await original(self, querystring, *args, **kwargs)
-
-    cls.run_querystring = counted
-    try:
-        yield seen
-    finally:
-        cls.run_querystring = original
-
-
 async def test_queries_per_widget_do_not_grow_with_appointments(http, app):
     env = await setup_client(http)
     counts = {}
@@ -436,7 +416,7 @@ async def test_queries_per_widget_do_not_grow_with_appointments(http, app):
             await book(env, utcnow() + timedelta(days=2 + i), location_id=env["location"])
         counts[n] = {}
         for widget in WIDGETS:
-            with counting_queries(app) as seen:
+            with count_queries(app.state.engine) as seen:
                 assert (await http.get(f"/dashboard/widgets/{widget}")).status_code == 200
             counts[n][widget] = len(seen)
     assert counts[1] == counts[12], counts
