@@ -85,7 +85,9 @@ async def main() -> None:
     dash = rows[0]
     verdict = "within" if dash[2] <= FIRST_ROUND_TRIP else "OVER"
     print(f"\ndashboard gzip {dash[2]:,} B: {verdict} the {FIRST_ROUND_TRIP:,} B first round trip")
-    over = [name for name, _raw, gz, _br in rows if name.startswith("widget") and gz > WIDGET_BUDGET]
+    over = [
+        name for name, _raw, gz, _br in rows if name.startswith("widget") and gz > WIDGET_BUDGET
+    ]
     print(f"widgets over the {WIDGET_BUDGET:,} B gzip budget: {', '.join(over) or 'none'}")
     print("\nqueries per request (session, client and practice lookups included):")
     for name, n in queries.items():

@@ -33,6 +33,7 @@ from portal.handlers.base import TwoFactorSetupRequired
 from portal.handlers.dashboard import DashboardController
 from portal.handlers.health import healthz
 from portal.handlers.profile import ProfileController
+from portal.handlers.schedule import ScheduleController
 from portal.handlers.staff import StaffController
 from portal.handlers.static import static_file
 from portal.mail import Worker
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             appointments_pdf,
             DashboardController,
             ProfileController,
+            ScheduleController,
             StaffController,
             healthz,
             static_file,

@@ -149,6 +149,30 @@ def worker_command(once: bool) -> None:
     _run(work, settings)
 
 
+@click.group(name="availability", help="Providers' hours and self-scheduling rules.")
+def availability_group() -> None:
+    pass
+
+
+@availability_group.command(name="load", help="Load hours and rules from a TOML file.")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def availability_load(path: Path) -> None:
+    from portal.availability import AvailabilityError, load_file
+
+    try:
+        count = _run(lambda: load_file(path), _settings())
+    except AvailabilityError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Loaded hours for {count} provider{'s' if count != 1 else ''} from {path}.")
+
+
+@availability_group.command(name="show", help="Print every provider's hours and rules.")
+def availability_show() -> None:
+    from portal.availability import describe
+
+    click.echo(_run(describe, _settings()))
+
+
 def main() -> None:
     os.environ.setdefault("LITESTAR_APP", "portal.app:create_app")
     os.environ.setdefault("PICCOLO_CONF", "portal.piccolo_conf")
@@ -159,6 +183,7 @@ def main() -> None:
     litestar_group.add_command(demo_command)
     litestar_group.add_command(users_group)
     litestar_group.add_command(worker_command)
+    litestar_group.add_command(availability_group)
     litestar_group(prog_name="portal")
 
 

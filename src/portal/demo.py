@@ -13,6 +13,7 @@ import random
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from portal.accounts import create_user
@@ -32,6 +33,7 @@ from portal.tables.people import ClientStatus
 from portal.tables.scheduling import AppointmentStatus
 
 TIME_ZONE = "America/New_York"
+DEMO_AVAILABILITY = Path(__file__).parent / "data" / "demo-availability.toml"
 
 STAFF = [
     ("owner", Role.owner, "Dana Whitfield"),
@@ -350,4 +352,7 @@ async def seed(password: str | None = None, *, rng_seed: int = 7) -> DemoResult:
                 )
             )
 
+    from portal.availability import load_file
+
+    await load_file(DEMO_AVAILABILITY)
     return DemoResult(password=password, usernames=usernames)

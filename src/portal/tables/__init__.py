@@ -13,7 +13,12 @@ from portal.tables.ledger import LedgerEntry
 from portal.tables.mail import OutboxMail
 from portal.tables.people import Client, Provider
 from portal.tables.practice import Location, Practice
-from portal.tables.scheduling import Appointment, Service
+from portal.tables.scheduling import (
+    Appointment,
+    AvailabilityBlock,
+    AvailabilityException,
+    Service,
+)
 
 ALL_TABLES = [
     Practice,
@@ -28,6 +33,8 @@ ALL_TABLES = [
     Provider,
     Service,
     Appointment,
+    AvailabilityBlock,
+    AvailabilityException,
     LedgerEntry,
     AuditEvent,
     OutboxMail,

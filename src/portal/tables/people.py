@@ -3,6 +3,7 @@
 from enum import Enum
 
 from piccolo.columns import (
+    JSON,
     Boolean,
     Date,
     ForeignKey,
@@ -50,3 +51,9 @@ class Provider(Table):
     clients_may_cancel = Boolean(default=True)
     cancellation_window_hours = Integer(default=24)
     active = Boolean(default=True)
+    # Self-scheduling rules.
+    slot_minutes = Integer(default=30)  # 15, 30 or 60: the grid bookings start on
+    # Client statuses that may book online, a JSON list of "new", "active", "inactive".
+    self_schedule_statuses = JSON(default='["active"]')
+    min_notice_hours = Integer(default=24)
+    horizon_days = Integer(default=60)

@@ -4,6 +4,7 @@ from enum import Enum
 
 from piccolo.columns import (
     Boolean,
+    Date,
     ForeignKey,
     Integer,
     OnDelete,
@@ -49,3 +50,36 @@ class Appointment(Table):
     status = Varchar(length=12, choices=AppointmentStatus, default=AppointmentStatus.scheduled)
     cancel_reason = Text(default="")
     created_at = Timestamptz()
+
+
+class AvailabilityBlock(Table):
+    """A provider's weekly hours: weekday (0 = Monday), local start and end in minutes."""
+
+    provider = ForeignKey(Provider, on_delete=OnDelete.cascade, null=False, index=True)
+    weekday = Integer()
+    start_minute = Integer()
+    end_minute = Integer()
+    # In person at a location, or telehealth (location empty).
+    location = ForeignKey(Location, on_delete=OnDelete.restrict, null=True)
+    telehealth = Boolean(default=False)
+    bookable_online = Boolean(default=True)
+
+
+class ExceptionKind(str, Enum):
+    off = "off"
+    extra = "extra"
+
+
+class AvailabilityException(Table):
+    """One date: time off (`off`), or extra hours (`extra`) with a place like a block."""
+
+    provider = ForeignKey(Provider, on_delete=OnDelete.cascade, null=False, index=True)
+    on_date = Date()
+    kind = Varchar(length=5, choices=ExceptionKind)
+    # Empty start/end on time off: the whole day.
+    start_minute = Integer(null=True, default=None)
+    end_minute = Integer(null=True, default=None)
+    location = ForeignKey(Location, on_delete=OnDelete.restrict, null=True)
+    telehealth = Boolean(default=False)
+    bookable_online = Boolean(default=True)
+    note = Varchar(length=200, default="")
