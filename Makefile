@@ -29,6 +29,7 @@ lint: $(BIN)/portal
 
 bench: $(BIN)/portal
 	$(BIN)/python bench/page_weight.py
+	$(BIN)/python bench/slots.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

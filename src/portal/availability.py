@@ -204,12 +204,15 @@ async def apply(data: dict) -> int:
     return len(plans)
 
 
-async def load_file(path: Path) -> int:
+def read_file(path: Path) -> dict:
     try:
-        data = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise AvailabilityError(f"{path}: {exc}") from exc
-    return await apply(data)
+
+
+async def load_file(path: Path) -> int:
+    return await apply(read_file(path))
 
 
 async def describe() -> str:
