@@ -9,16 +9,37 @@ from portal.tables.accounts import (
     User,
 )
 from portal.tables.audit import AuditEvent
+from portal.tables.files import StoredFile
+from portal.tables.forms import FormAssignment, FormTemplate
+from portal.tables.insurance import InsurancePolicy
 from portal.tables.ledger import LedgerEntry
 from portal.tables.mail import OutboxMail
+from portal.tables.messages import Message, MessageAttachment, MessageThread, ThreadRead
+from portal.tables.payments import (
+    PaymentAttempt,
+    PaymentSettings,
+    SavedCard,
+    StripeCustomer,
+    StripeEvent,
+)
 from portal.tables.people import Client, Provider
 from portal.tables.practice import Location, Practice
+from portal.tables.profile import (
+    ClientContact,
+    ClientEmail,
+    ClientPhone,
+    CustomField,
+    CustomFieldValue,
+    PhotoId,
+    ReminderSettings,
+)
 from portal.tables.scheduling import (
     Appointment,
     AvailabilityBlock,
     AvailabilityException,
     Service,
 )
+from portal.tables.terms import TermsAcceptance, TermsVersion
 
 ALL_TABLES = [
     Practice,
@@ -38,6 +59,28 @@ ALL_TABLES = [
     LedgerEntry,
     AuditEvent,
     OutboxMail,
+    StoredFile,
+    ClientPhone,
+    ClientEmail,
+    ReminderSettings,
+    ClientContact,
+    PhotoId,
+    CustomField,
+    CustomFieldValue,
+    TermsVersion,
+    TermsAcceptance,
+    MessageThread,
+    Message,
+    MessageAttachment,
+    ThreadRead,
+    FormTemplate,
+    FormAssignment,
+    InsurancePolicy,
+    PaymentSettings,
+    StripeCustomer,
+    SavedCard,
+    PaymentAttempt,
+    StripeEvent,
 ]
 
 __all__ = [t.__name__ for t in ALL_TABLES] + ["ALL_TABLES"]

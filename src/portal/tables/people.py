@@ -38,6 +38,9 @@ class Client(Table):
     employment = Varchar(length=100, default="")
     status = Varchar(length=10, choices=ClientStatus, default=ClientStatus.new)
     created_at = Timestamptz()
+    # My Insurance: "" (not answered yet), "none" (self or private pay) or "insured".
+    insurance_choice = Varchar(length=10, default="")
+    insurance_choice_at = Timestamptz(null=True, default=None)
 
 
 class Provider(Table):

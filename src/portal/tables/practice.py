@@ -3,6 +3,8 @@
 from piccolo.columns import JSON, Boolean, ForeignKey, Integer, OnDelete, Varchar
 from piccolo.table import Table
 
+from portal.tables.accounts import User
+
 
 class Practice(Table):
     name = Varchar(length=200)
@@ -18,6 +20,12 @@ class Practice(Table):
     two_factor_policy = Varchar(length=10, default="staff")
     # Minutes before a telehealth visit that its join link is shown.
     telehealth_link_minutes = Integer(default=15)
+    # Staff clients may write to from My Messages, besides their providers.
+    designated_scheduler = ForeignKey(User, on_delete=OnDelete.set_null, null=True)
+    designated_biller = ForeignKey(User, on_delete=OnDelete.set_null, null=True)
+    # Identifiers printed on superbills.
+    npi = Varchar(length=10, default="")
+    tax_id = Varchar(length=20, default="")
     # Settings later features add without a schema change (a JSON object).
     settings = JSON(default="{}")
 

@@ -50,6 +50,8 @@ class Appointment(Table):
     status = Varchar(length=12, choices=AppointmentStatus, default=AppointmentStatus.scheduled)
     cancel_reason = Text(default="")
     created_at = Timestamptz()
+    # ICD-10 codes for superbills, comma-separated (entered by staff).
+    diagnosis_codes = Varchar(length=200, default="")
 
 
 class AvailabilityBlock(Table):
