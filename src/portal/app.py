@@ -145,5 +145,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             log_exceptions="never",
         ),
         openapi_config=None,
+        # Several 10 MB attachments in one message; each file is checked on its own.
+        request_max_body_size=60 * 1024 * 1024,
         state=State({"settings": settings, "engine": engine}),
     )
