@@ -30,6 +30,7 @@ lint: $(BIN)/portal
 bench: $(BIN)/portal
 	$(BIN)/python bench/page_weight.py
 	$(BIN)/python bench/slots.py
+	$(BIN)/python bench/statement_pdf.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -11,7 +11,12 @@ import inspect
 import os
 import re
 import secrets
-from collections.abc import AsyncIterator
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -45,8 +50,40 @@ async def _create_pg_database(url: str) -> str:
     return re.sub(r"/[^/]*$", f"/{name}", url)
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @pytest.fixture(scope="session")
-async def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def localstripe() -> Iterator[str]:
+    """A real localstripe server (a stateful fake Stripe) for the whole run: its base URL."""
+    port = _free_port()
+    exe = Path(sys.executable).with_name("localstripe")
+    proc = subprocess.Popen(
+        [str(exe), "--port", str(port), "--from-scratch"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            httpx.get(f"{url}/js.stripe.com/v3/", timeout=1)
+            break
+        except httpx.TransportError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("localstripe did not start")
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+async def settings(tmp_path_factory: pytest.TempPathFactory, localstripe: str) -> Settings:
     root = tmp_path_factory.mktemp("portal")
     url = await _create_pg_database(TARGET) if IS_POSTGRES else f"sqlite:///{root}/portal.db"
     environ = {
@@ -54,6 +91,8 @@ async def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         "PORTAL_DATABASE_URL": url,
         "PORTAL_SECURITY_SECRET_KEY": secrets.token_urlsafe(32),
         "PORTAL_SERVER_PUBLIC_URL": "http://testserver.local",
+        "PORTAL_PAYMENTS_STRIPE_API_URL": localstripe,
+        "PORTAL_PAYMENTS_STRIPE_JS_URL": f"{localstripe}/js.stripe.com/v3/",
     }
     s = load(environ=environ)
     await migrate(s)

@@ -112,3 +112,18 @@ async def ledger(client_id: int, kind: EntryKind, cents: int, on: date | None = 
         )
     ).returning(LedgerEntry.id)
     return row[0]["id"]
+
+
+WEBHOOK_SECRET = "whsec_test_portal_webhooks"
+
+
+async def payments_configured(practice_id: int, settings, max_credit_cents: int = 50000) -> None:
+    """The practice's Stripe keys, as an owner would enter them (localstripe takes any sk_/pk_)."""
+    from portal import payments
+    from portal.crypto import Cipher
+
+    owner = await staff("payowner")
+    await payments.save_settings(
+        practice_id, Cipher(settings.secret()), publishable_key="pk_test_portal", secret_key="sk_test_portal",
+        webhook_secret=WEBHOOK_SECRET, max_credit_cents=max_credit_cents, actor_id=owner, ip="",
+    )  # fmt: skip

@@ -53,6 +53,7 @@ class CurrentUser:
     role: Role
     session_id: int
     must_set_up_two_factor: bool = False
+    must_accept_terms: bool = False
 
     @property
     def is_staff(self) -> bool:
@@ -151,6 +152,7 @@ async def start_session(
     pending_two_factor: bool = False,
     needs_two_factor_setup: bool = False,
     remember_device: bool = False,
+    needs_terms_acceptance: bool = False,
 ) -> str:
     """A new session with a fresh random token (never reuse one across sign-ins)."""
     token = secrets.token_urlsafe(32)
@@ -166,6 +168,7 @@ async def start_session(
             pending_two_factor=pending_two_factor,
             needs_two_factor_setup=needs_two_factor_setup,
             remember_device=remember_device,
+            needs_terms_acceptance=needs_terms_acceptance,
         )
     )
     if not pending_two_factor:
@@ -189,6 +192,7 @@ async def resolve_session(token: str, policy: SessionPolicy) -> CurrentUser | No
             Session.user.active,
             Session.pending_two_factor,
             Session.needs_two_factor_setup,
+            Session.needs_terms_acceptance,
         )
         .where(Session.token_hash == token_hash(token))
         .first()
@@ -212,6 +216,7 @@ async def resolve_session(token: str, policy: SessionPolicy) -> CurrentUser | No
         role=Role(row["user.role"]),
         session_id=row["id"],
         must_set_up_two_factor=row["needs_two_factor_setup"],
+        must_accept_terms=row["needs_terms_acceptance"],
     )
 
 

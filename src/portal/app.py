@@ -27,15 +27,24 @@ from portal.accounts import SessionPolicy
 from portal.assets import Assets
 from portal.crypto import Cipher
 from portal.handlers import errors
+from portal.handlers.account import AccountController
 from portal.handlers.appointments import AppointmentController, appointments_ics, appointments_pdf
 from portal.handlers.auth import AuthController, session_cookie_name
-from portal.handlers.base import TwoFactorSetupRequired
+from portal.handlers.base import TermsAcceptanceRequired, TwoFactorSetupRequired
 from portal.handlers.dashboard import DashboardController
+from portal.handlers.forms import FormsController
 from portal.handlers.health import healthz
+from portal.handlers.help import HelpController
+from portal.handlers.insurance import InsuranceController
+from portal.handlers.menu import add_menu_counts, note_menu_reader
+from portal.handlers.messages import MessagesController
+from portal.handlers.payments import CardsController, PayController, stripe_webhook
 from portal.handlers.profile import ProfileController
+from portal.handlers.profile_details import ProfileDetailsController
 from portal.handlers.schedule import ScheduleController
-from portal.handlers.staff import StaffController
+from portal.handlers.staff import PaymentSettingsController, StaffController
 from portal.handlers.static import static_file
+from portal.handlers.terms import TermsController
 from portal.mail import Worker
 from portal.middleware import SessionAuthMiddleware, security_headers
 from portal.practices import PracticeInfo, current_practice
@@ -43,7 +52,7 @@ from portal.settings import Settings, load
 from portal.templating import register_filters
 
 PACKAGE = Path(__file__).resolve().parent
-PUBLIC_PATHS = ["^/static/", "^/healthz$"]
+PUBLIC_PATHS = ["^/static/", "^/healthz$", "^/webhooks/"]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -93,8 +102,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
             appointments_pdf,
             DashboardController,
             ProfileController,
+            MessagesController,
+            ProfileDetailsController,
+            HelpController,
+            InsuranceController,
+            FormsController,
             ScheduleController,
             StaffController,
+            PaymentSettingsController,
+            PayController,
+            TermsController,
+            CardsController,
+            AccountController,
+            stripe_webhook,
             healthz,
             static_file,
         ],
@@ -130,12 +150,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
             engine=JinjaTemplateEngine.from_environment(jinja),
         ),
         plugins=[HTMXPlugin()],
+        # The menu's counts on a client's full pages (forms to complete, unread messages),
+        # all in one query: see portal.menu and portal.handlers.menu.
+        before_request=note_menu_reader,
+        after_request=add_menu_counts,
         before_send=[
-            security_headers(https=settings.https, embed_origins=settings.security.embed_origins)
+            security_headers(
+                https=settings.https,
+                embed_origins=settings.security.embed_origins,
+                stripe_js_url=settings.payments.stripe_js_url,
+                stripe_api_url=settings.payments.stripe_api_url,
+            )
         ],
         exception_handlers={
             NotAuthorizedException: errors.not_signed_in,
             TwoFactorSetupRequired: errors.two_factor_setup_required,
+            TermsAcceptanceRequired: errors.terms_acceptance_required,
             HTTPException: errors.http_error,
             Exception: errors.server_error,
         },

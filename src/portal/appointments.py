@@ -250,7 +250,7 @@ async def confirm(
 
 
 async def cancel(
-    client_id: int, appointment_id: int, reason: str, *, now: datetime, practice: PracticeInfo,
+    client_id: int, appointment_id: int, *, reason: str = "", now: datetime, practice: PracticeInfo,
     actor_id: int, ip: str, portal_url: str,
 ) -> Visit:  # fmt: skip
     row = await _own(client_id, appointment_id)

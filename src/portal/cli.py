@@ -36,6 +36,10 @@ def _run(coro_fn, settings: Settings):  # noqa: ANN001, ANN202
         if db.is_postgres(engine):
             await engine.start_connection_pool(min_size=1, max_size=4)
         try:
+            if not await db.is_migrated(engine):
+                raise click.ClickException(
+                    "The database has no tables yet: run `portal db migrate` first."
+                )
             return await coro_fn()
         finally:
             if db.is_postgres(engine):
@@ -173,6 +177,57 @@ def availability_show() -> None:
     click.echo(_run(describe, _settings()))
 
 
+@click.group(name="forms", help="My Docs & Forms: form templates and who must fill them in.")
+def forms_group() -> None:
+    pass
+
+
+@forms_group.command(name="load", help="Load form templates and assignments (TOML or JSON).")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def forms_load(path: Path) -> None:
+    from portal.forms import FormDefinitionError, load_file
+
+    try:
+        result = _run(lambda: load_file(path), _settings())
+    except FormDefinitionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    n = len(result.created) + len(result.updated)
+    click.echo(
+        f"Loaded {n} form{'s' if n != 1 else ''} from {path} "
+        f"({len(result.created)} new, {len(result.updated)} updated); "
+        f"{result.assigned} new assignment{'s' if result.assigned != 1 else ''}."
+    )
+
+
+@forms_group.command(name="show", help="List form templates with open and submitted counts.")
+def forms_show() -> None:
+    from portal.forms import describe
+
+    click.echo(_run(describe, _settings()))
+
+
+@click.group(name="terms", help="Terms of service for clients.")
+def terms_group() -> None:
+    pass
+
+
+@terms_group.command(
+    name="publish", help="Publish a new version; clients accept it at their next sign-in."
+)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--version", "version", required=True, help="A name for this version, e.g. 2027-01.")
+@click.option("--title", default="Terms of service")
+def terms_publish(path: Path, version: str, title: str) -> None:
+    from portal import terms
+
+    body = path.read_text(encoding="utf-8")
+    try:
+        _run(lambda: terms.publish(version, body, title), _settings())
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Published terms of service version {version}.")
+
+
 def main() -> None:
     os.environ.setdefault("LITESTAR_APP", "portal.app:create_app")
     os.environ.setdefault("PICCOLO_CONF", "portal.piccolo_conf")
@@ -184,6 +239,8 @@ def main() -> None:
     litestar_group.add_command(users_group)
     litestar_group.add_command(worker_command)
     litestar_group.add_command(availability_group)
+    litestar_group.add_command(terms_group)
+    litestar_group.add_command(forms_group)
     litestar_group(prog_name="portal")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from portal import appointments, ledger, twofactor  # noqa: F401 - they register task sources
+from portal import appointments, forms, insurance, ledger, twofactor  # noqa: F401 - they register task sources
 from portal.practices import PracticeInfo
 from portal.tables import User
 from portal.tasks import TaskContext, tasks_for

@@ -7,6 +7,7 @@ from urllib.parse import unquote, urlparse
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.querystring import QueryString
 
 from portal.settings import Settings
 
@@ -48,3 +49,17 @@ async def prepare(engine: Engine) -> None:
     """Per-connection-independent set-up: WAL mode for SQLite (persists in the file)."""
     if engine.engine_type == "sqlite":
         await engine.run_ddl("PRAGMA journal_mode=WAL")
+
+
+async def is_migrated(engine: Engine) -> bool:
+    """Whether the schema exists (the first migration has run)."""
+    if engine.engine_type == "sqlite":
+        rows = await engine.run_querystring(
+            QueryString("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'practice'")
+        )
+    else:
+        rows = await engine.run_querystring(
+            QueryString("SELECT to_regclass('public.practice') AS name")
+        )
+        rows = [r for r in rows if r["name"]]
+    return bool(rows)

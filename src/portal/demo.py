@@ -34,6 +34,7 @@ from portal.tables.scheduling import AppointmentStatus
 
 TIME_ZONE = "America/New_York"
 DEMO_AVAILABILITY = Path(__file__).parent / "data" / "demo-availability.toml"
+DEMO_FORMS = Path(__file__).parent / "data" / "demo-forms.toml"
 
 STAFF = [
     ("owner", Role.owner, "Dana Whitfield"),
@@ -355,4 +356,22 @@ async def seed(password: str | None = None, *, rng_seed: int = 7) -> DemoResult:
     from portal.availability import load_file
 
     await load_file(DEMO_AVAILABILITY)
+
+    from portal.profile_details import seed_demo as seed_profile_details
+
+    await seed_profile_details("client")
+
+    from portal.forms import load_file as load_forms
+
+    await load_forms(DEMO_FORMS)
+
+    from portal import terms
+
+    await terms.publish(
+        "2026-01", (Path(__file__).parent / "data" / "terms-of-service.txt").read_text()
+    )
+
+    from portal.demo_messages import seed_demo as seed_messages
+
+    await seed_messages(practice)
     return DemoResult(password=password, usernames=usernames)

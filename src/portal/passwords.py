@@ -19,8 +19,10 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when `password` matches; always spends one argon2 verification."""
+    # An empty stored hash is as good as none: it never verifies (but still costs a hash).
+    real = bool(password_hash)
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash if real else _DUMMY_HASH, password) and real
     except (VerificationError, InvalidHashError):
         return False
 

@@ -59,11 +59,21 @@ class MailSettings(msgspec.Struct, kw_only=True):
     outbox_dir: str = "var/mail"
 
 
+class PaymentsSettings(msgspec.Struct, kw_only=True):
+    # Stripe's API and Stripe.js; other values point at a stand-in such as localstripe.
+    stripe_api_url: str = ""
+    stripe_js_url: str = "https://js.stripe.com/v3/"
+    currency: str = "usd"
+    # The smallest charge the processor takes (Stripe: 50 cents in USD).
+    min_payment_cents: int = 50
+
+
 class Settings(msgspec.Struct, kw_only=True):
     database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     security: SecuritySettings = msgspec.field(default_factory=SecuritySettings)
     mail: MailSettings = msgspec.field(default_factory=MailSettings)
+    payments: PaymentsSettings = msgspec.field(default_factory=PaymentsSettings)
     # Directory that relative paths (var/...) are resolved against.
     root: str = str(PROJECT_ROOT)
 
@@ -83,17 +93,32 @@ class Settings(msgspec.Struct, kw_only=True):
         return self.path(url.removeprefix("sqlite:///"))
 
     def secret(self) -> str:
-        """The signing secret: configured, or generated once into `secret_file` (0600)."""
+        """The signing secret: configured, or generated once into `secret_file` (0600).
+
+        The file appears whole or not at all (written aside, then hard-linked into
+        place), so processes starting together agree on one secret and never read a
+        half-written file.
+        """
         if self.security.secret_key:
             return self.security.secret_key
         path = self.path(self.security.secret_file)
-        if path.exists():
-            return path.read_text().strip()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(key)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48) + "\n")
+            try:
+                os.link(temp, path)  # fails if another process got there first: use theirs
+            except FileExistsError:
+                pass
+            finally:
+                temp.unlink()
+        key = path.read_text().strip()
+        if len(key) < 32:
+            raise ValueError(
+                f"security.secret_file {path} holds no usable secret (under 32 characters)"
+            )
         return key
 
 
@@ -103,9 +128,12 @@ def _env_overrides(environ: dict[str, str], sections: dict[str, type]) -> dict[s
         for field in msgspec.structs.fields(section_type):
             var = f"PORTAL_{name}_{field.name}".upper()
             if var in environ:
-                raw: Any = environ[var]
+                raw: Any = environ[var].strip()
                 if field.type is bool or field.type == "bool":
-                    raw = raw.strip().lower() in {"1", "true", "yes", "on"}
+                    # msgspec converts true/false/1/0 and names the key for anything else.
+                    raw = {"yes": "true", "on": "true", "no": "false", "off": "false"}.get(
+                        raw.lower(), raw.lower()
+                    )
                 elif "list" in str(field.type):
                     raw = [v.strip() for v in raw.split(",") if v.strip()]
                 out.setdefault(name, {})[field.name] = raw
@@ -115,11 +143,18 @@ def _env_overrides(environ: dict[str, str], sections: dict[str, type]) -> dict[s
 def load(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
     """Read `litestar.toml` (or `path`), then apply `PORTAL_*` overrides."""
     environ = dict(os.environ if environ is None else environ)
-    root = Path(environ.get("PORTAL_ROOT", PROJECT_ROOT))
-    if path is None:
-        path = environ.get("PORTAL_CONFIG", root / "litestar.toml")
+    if path is None and "PORTAL_CONFIG" in environ:
+        path = environ["PORTAL_CONFIG"]
+    # Relative paths (var/...) are relative to the settings file's directory, unless
+    # PORTAL_ROOT says otherwise; without a file, to the project.
+    if "PORTAL_ROOT" in environ:
+        root = Path(environ["PORTAL_ROOT"])
+    elif path is not None and Path(path).exists():
+        root = Path(path).resolve().parent
+    else:
+        root = PROJECT_ROOT
+    path = Path(path) if path is not None else root / "litestar.toml"
     data: dict[str, Any] = {}
-    path = Path(path)
     if path.exists():
         with path.open("rb") as f:
             data = tomllib.load(f)
@@ -128,6 +163,7 @@ def load(path: str | Path | None = None, environ: dict[str, str] | None = None) 
         "server": ServerSettings,
         "security": SecuritySettings,
         "mail": MailSettings,
+        "payments": PaymentsSettings,
     }
     for name, values in _env_overrides(environ, sections).items():
         data.setdefault(name, {}).update(values)

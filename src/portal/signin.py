@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from portal import accounts, audit, devices, mail, twofactor
+from portal import accounts, audit, devices, mail, terms, twofactor
 from portal.clock import utcnow
 from portal.crypto import Cipher
 from portal.tables import Session, User
@@ -95,7 +95,12 @@ async def _finish(user: dict, device: dict | None, ctx: Context, *, remember: bo
         else:
             await devices.seen(device["id"], remember=remember)
         token = await accounts.start_session(
-            user["id"], ip=ctx.ip, user_agent=ctx.user_agent, needs_two_factor_setup=needs_setup
+            user["id"],
+            ip=ctx.ip,
+            user_agent=ctx.user_agent,
+            needs_two_factor_setup=needs_setup,
+            needs_terms_acceptance=user["role"] == Role.client
+            and await terms.needs_acceptance(user["id"]),
         )
     return Step(session_token=token, device_token=new_device_token, needs_setup=needs_setup)
 

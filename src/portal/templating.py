@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
@@ -21,7 +21,12 @@ def local_date(value: datetime, tz: ZoneInfo, fmt: str = "%a %-d %b %Y") -> str:
     return value.astimezone(tz).strftime(fmt)
 
 
+def timedelta_days(days: int) -> timedelta:
+    return timedelta(days=days)
+
+
 def register_filters(env: Environment) -> None:
+    env.globals["timedelta_days"] = timedelta_days
     env.filters["money"] = money
     env.filters["local_time"] = local_time
     env.filters["local_date"] = local_date

@@ -31,7 +31,16 @@ DOCUMENT_TYPES = {
     "image/bmp": "BMP",
 }
 IMAGE_TYPES = {k: v for k, v in DOCUMENT_TYPES.items() if k.startswith("image/")}
-EXTENSIONS = {"PDF": "pdf", "DOC": "doc", "DOCX": "docx", "TXT": "txt", "JPG": "jpg", "PNG": "png", "GIF": "gif", "BMP": "bmp"}
+EXTENSIONS = {
+    "PDF": "pdf",
+    "DOC": "doc",
+    "DOCX": "docx",
+    "TXT": "txt",
+    "JPG": "jpg",
+    "PNG": "png",
+    "GIF": "gif",
+    "BMP": "bmp",
+}
 
 
 class UploadError(ValueError):
@@ -48,7 +57,11 @@ def sniff(data: bytes) -> str | None:
         return "image/png"
     if data[:6] in (b"GIF87a", b"GIF89a"):
         return "image/gif"
-    if data.startswith(b"BM") and len(data) >= 26 and int.from_bytes(data[2:6], "little") in (len(data), 0):
+    if (
+        data.startswith(b"BM")
+        and len(data) >= 26
+        and int.from_bytes(data[2:6], "little") in (len(data), 0)
+    ):
         return "image/bmp"
     if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         return "application/msword"  # an OLE2 compound file, as .doc files are
@@ -95,7 +108,9 @@ def check(data: bytes, filename: str, *, allowed: dict[str, str] = DOCUMENT_TYPE
         raise UploadError(f"“{filename}” is empty.")
     content_type = sniff(data)
     if content_type not in allowed:
-        raise UploadError(f"“{filename}” is not a {kinds} file (judged by its content, not its name).")
+        raise UploadError(
+            f"“{filename}” is not a {kinds} file (judged by its content, not its name)."
+        )
     return Checked(data, content_type, safe_display_name(filename, content_type))
 
 

@@ -57,6 +57,7 @@ def live_server(settings) -> Iterator[harness.LiveServer]:
             root=settings.root,
             database_url=settings.database.url,
             secret_key=settings.security.secret_key,
+            stripe_url=settings.payments.stripe_api_url,
         )
     except RuntimeError as exc:
         pytest.fail(str(exc), pytrace=False)

@@ -207,7 +207,12 @@ def test_reset_tokens_are_redacted_from_access_logs(caplog):
     redact.install()
     with caplog.at_level(logging.INFO, logger="uvicorn.access"):
         logging.getLogger("uvicorn.access").info(
-            '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", "/password-reset/SeCrEtToKeN_123", "1.1", 200
+            '%s - "%s %s HTTP/%s" %d',
+            "127.0.0.1:5000",
+            "GET",
+            "/password-reset/SeCrEtToKeN_123",
+            "1.1",
+            200,
         )
     assert "SeCrEtToKeN_123" not in caplog.text
     assert "/password-reset/[redacted]" in caplog.text

@@ -60,35 +60,13 @@ class AppointmentController(Controller):
             status_code=status_code,
         )
 
-    @post("/{appointment_id:int}/confirm", status_code=200)
-    async def confirm(
-        self, request: Request, appointment_id: FromPath[int], client: NamedDependency[dict],
-        practice: NamedDependency[PracticeInfo], settings: NamedDependency[Settings],
-    ) -> Template | Redirect:  # fmt: skip
+    async def _change(
+        self, request, client, practice, settings, appointment_id, action, done, **extra
+    ):  # noqa: ANN001, ANN202
+        """Apply `appointments.confirm` or `.cancel`; the widget (or page) either way."""
         try:
-            visit = await appointments.confirm(
-                client["id"], appointment_id, now=utcnow(), practice=practice, actor_id=request.user.id,
-                ip=client_ip(request), portal_url=settings.server.public_url.rstrip("/"),
-            )  # fmt: skip
-        except AppointmentError as exc:
-            if exc.status == 404:
-                raise NotFoundException(exc.message) from exc
-            return await self._respond(
-                request, client, practice, error=exc.message, status_code=exc.status, changed=False
-            )
-        when = visit.starts_at.astimezone(practice.time_zone).strftime("%a %-d %b at %-I:%M %p")
-        return await self._respond(request, client, practice, notice=f"Confirmed: {when}.")
-
-    @post("/{appointment_id:int}/cancel", status_code=200)
-    async def cancel(
-        self, request: Request, appointment_id: FromPath[int], client: NamedDependency[dict],
-        practice: NamedDependency[PracticeInfo], settings: NamedDependency[Settings],
-    ) -> Template | Redirect:  # fmt: skip
-        form = await request.form()
-        reason = form_text(form, "reason", 500)
-        try:
-            visit = await appointments.cancel(
-                client["id"], appointment_id, reason, now=utcnow(), practice=practice,
+            visit = await action(
+                client["id"], appointment_id, **extra, now=utcnow(), practice=practice,
                 actor_id=request.user.id, ip=client_ip(request),
                 portal_url=settings.server.public_url.rstrip("/"),
             )  # fmt: skip
@@ -99,7 +77,27 @@ class AppointmentController(Controller):
                 request, client, practice, error=exc.message, status_code=exc.status, changed=False
             )
         when = visit.starts_at.astimezone(practice.time_zone).strftime("%a %-d %b at %-I:%M %p")
-        return await self._respond(request, client, practice, notice=f"Cancelled: {when}.")
+        return await self._respond(request, client, practice, notice=f"{done}: {when}.")
+
+    @post("/{appointment_id:int}/confirm", status_code=200)
+    async def confirm(
+        self, request: Request, appointment_id: FromPath[int], client: NamedDependency[dict],
+        practice: NamedDependency[PracticeInfo], settings: NamedDependency[Settings],
+    ) -> Template | Redirect:  # fmt: skip
+        return await self._change(
+            request, client, practice, settings, appointment_id, appointments.confirm, "Confirmed"
+        )
+
+    @post("/{appointment_id:int}/cancel", status_code=200)
+    async def cancel(
+        self, request: Request, appointment_id: FromPath[int], client: NamedDependency[dict],
+        practice: NamedDependency[PracticeInfo], settings: NamedDependency[Settings],
+    ) -> Template | Redirect:  # fmt: skip
+        form = await request.form()
+        return await self._change(
+            request, client, practice, settings, appointment_id, appointments.cancel, "Cancelled",
+            reason=form_text(form, "reason", 500),
+        )  # fmt: skip
 
     async def _list_context(self, client: dict, practice: PracticeInfo) -> dict:
         now = utcnow()

@@ -19,11 +19,17 @@ class TwoFactorSetupRequired(Exception):
     """The practice requires two-factor and this user has not set it up yet."""
 
 
+class TermsAcceptanceRequired(Exception):
+    """New terms of service were published since this client last accepted them."""
+
+
 def signed_in(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     if connection.scope.get("user") is None:
         raise NotAuthorizedException()
     if connection.user.must_set_up_two_factor and not handler.opt.get("before_two_factor_setup"):
         raise TwoFactorSetupRequired()
+    if connection.user.must_accept_terms and not handler.opt.get("before_terms"):
+        raise TermsAcceptanceRequired()
 
 
 def client_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:

@@ -47,10 +47,18 @@ def not_signed_in(request: Request, exc: NotAuthorizedException) -> Response:
     return Redirect(f"/login?next={quote(target, safe='/')}", status_code=303)
 
 
-def two_factor_setup_required(request: Request, exc: Exception) -> Response:
+def _send_to(request: Request, location: str) -> Response:
     if request.headers.get("hx-request") == "true":
-        return Response(b"", status_code=403, headers={"HX-Redirect": "/profile/two-factor"})
-    return Redirect("/profile/two-factor", status_code=303)
+        return Response(b"", status_code=403, headers={"HX-Redirect": location})
+    return Redirect(location, status_code=303)
+
+
+def two_factor_setup_required(request: Request, exc: Exception) -> Response:
+    return _send_to(request, "/profile/two-factor")
+
+
+def terms_acceptance_required(request: Request, exc: Exception) -> Response:
+    return _send_to(request, "/terms/accept")
 
 
 def http_error(request: Request, exc: HTTPException) -> Response:

@@ -56,6 +56,8 @@ class ProfileController(Controller):
     async def profile(self, request: Request, done: FromQuery[str] = "") -> Template:
         user = request.user
         account = await _account(user.id)
+        from portal import profile_details  # phones, emails, reminders, contacts, photo ID
+
         client = None if user.is_staff else await client_for_user(user.id)
         return await render(
             request,
@@ -65,6 +67,7 @@ class ProfileController(Controller):
                 "client": client,
                 "notice": NOTICES.get(done, ""),
                 "recovery_left": await twofactor.recovery_codes_left(user.id),
+                **(await profile_details.context_for(client, done) if client else {}),
             },
         )
 

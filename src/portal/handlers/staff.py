@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request, get, post
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
-from litestar.response import Template
+from litestar.exceptions import PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.params import FromQuery
+from litestar.response import Redirect, Template
 
+from portal import payments
 from portal.appointments import practice_day
 from portal.clock import utcnow
-from portal.handlers.base import render, staff_only
+from portal.crypto import Cipher
+from portal.handlers.base import client_ip, form_text, render, staff_only
 from portal.practices import PracticeInfo
+from portal.tables.accounts import Role
 
 
 class StaffController(Controller):
@@ -28,3 +35,80 @@ class StaffController(Controller):
                 "appointments": await practice_day(today, practice.time_zone),
             },
         )
+
+
+def owner_or_manager(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    staff_only(connection, handler)
+    if connection.user.role not in (Role.owner, Role.manager):
+        raise PermissionDeniedException("Only the practice's owner or a manager can change this.")
+
+
+class PaymentSettingsController(Controller):
+    """Practice settings → Billing → Payment processing (owner or manager)."""
+
+    path = "/staff/settings/payments"
+    guards = [owner_or_manager]
+
+    async def _page(
+        self, request, practice, *, errors=None, typed=None, notice="", status_code=200
+    ):  # noqa: ANN001, ANN202
+        return await render(
+            request,
+            "pages/staff/payments.html",
+            {
+                "practice": practice,
+                "current": await payments.settings_view(practice.id),
+                "errors": errors or {},
+                "typed": typed or {},
+                "notice": notice,
+            },
+            status_code=status_code,
+        )
+
+    @get("/")
+    async def show(
+        self, request: Request, practice: NamedDependency[PracticeInfo], done: FromQuery[str] = ""
+    ) -> Template:
+        return await self._page(
+            request,
+            practice,
+            notice="Payment processing settings saved." if done == "saved" else "",
+        )
+
+    @post("/", status_code=303)
+    async def save(
+        self,
+        request: Request,
+        practice: NamedDependency[PracticeInfo],
+        cipher: NamedDependency[Cipher],
+    ) -> Template | Redirect:
+        form = await request.form()
+        typed = {
+            "publishable_key": form_text(form, "publishable_key", 200),
+            "max_credit": form_text(form, "max_credit", 20),
+        }
+        secret_key = form_text(form, "secret_key", 300)
+        webhook_secret = form_text(form, "webhook_secret", 300)
+        current = await payments.settings_view(practice.id)
+        errors = {}
+        if not typed["publishable_key"].startswith("pk_"):
+            errors["publishable_key"] = "A publishable key starts with pk_."
+        if secret_key and not secret_key.startswith(("sk_", "rk_")):
+            errors["secret_key"] = "A secret key starts with sk_ (or rk_ for a restricted key)."
+        if not secret_key and not current["secret_key_hint"]:
+            errors["secret_key"] = "Enter the secret key."
+        if webhook_secret and not webhook_secret.startswith("whsec_"):
+            errors["webhook_secret"] = "A webhook signing secret starts with whsec_."
+        try:
+            max_credit = payments.parse_amount(typed["max_credit"] or "0")
+        except payments.PaymentError:
+            errors["max_credit"] = "Enter an amount in dollars, like 500.00."
+            max_credit = 0
+        if errors:
+            return await self._page(request, practice, errors=errors, typed=typed, status_code=422)
+        await payments.save_settings(
+            practice.id, cipher, publishable_key=typed["publishable_key"], secret_key=secret_key,
+            webhook_secret=webhook_secret, max_credit_cents=max_credit, actor_id=request.user.id,
+            ip=client_ip(request),
+        )  # fmt: skip
+        return Redirect("/staff/settings/payments?done=saved", status_code=303)

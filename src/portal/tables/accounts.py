@@ -61,6 +61,8 @@ class Session(Table, tablename="portal_session"):
     needs_two_factor_setup = Boolean(default=False)
     # Ticked "remember this device" on the code step.
     remember_device = Boolean(default=False)
+    # The practice published terms of service this client has not accepted yet.
+    needs_terms_acceptance = Boolean(default=False)
 
 
 class LoginOutcome(str, Enum):
