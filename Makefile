@@ -14,6 +14,8 @@ $(BIN)/portal: pyproject.toml
 	touch $@
 
 ## make run: install, migrate, seed the demo practice if the database is empty, serve.
+# The address the demo's sign-ins and mails point at follows HOST and PORT.
+run: export PORTAL_SERVER_PUBLIC_URL ?= http://$(HOST):$(PORT)
 run: $(BIN)/portal
 	$(BIN)/portal db migrate
 	$(BIN)/portal demo --if-empty

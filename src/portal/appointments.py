@@ -118,6 +118,11 @@ async def practice_day(day: date, tz: ZoneInfo) -> list[dict]:
     )
 
 
+def provider_name(name: str, credentials: str) -> str:
+    """"Dr. Elena Ruiz, PsyD" (credentials added once, when there are any)."""
+    return f"{name}, {credentials}" if credentials and credentials not in name else name
+
+
 def cancel_refusal(row: dict, now: datetime, practice: PracticeInfo) -> str:
     """Why this client may not cancel online now ("" when they may)."""
     phone = (
@@ -141,12 +146,7 @@ def _visit(row: dict, now: datetime, practice: PracticeInfo) -> Visit:
         starts_at=row["starts_at"],
         ends_at=row["ends_at"],
         status=row["status"],
-        provider=" ".join(
-            p for p in (row["provider.display_name"], row["provider.credentials"]) if p
-        )
-        if row["provider.credentials"]
-        and row["provider.credentials"] not in row["provider.display_name"]
-        else row["provider.display_name"],
+        provider=provider_name(row["provider.display_name"], row["provider.credentials"]),
         service=row["service.name"],
         telehealth=row["telehealth"],
         telehealth_url=row["telehealth_url"],
