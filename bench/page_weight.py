@@ -54,6 +54,12 @@ async def main() -> None:
     await migrate(settings)
     db.bind(db.make_engine(settings))
     await seed("bench-password-1")
+    from portal import terms
+    from portal.tables import User
+
+    # The demo client has accepted the terms already (otherwise / redirects to accept them).
+    client_user = await User.select(User.id).where(User.username == "client").first()
+    await terms.accept(client_user["id"], (await terms.current())["id"], ip="")
     app = create_app(settings)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench.local") as http:
