@@ -15,6 +15,7 @@ from portal.clock import utcnow
 from portal.tables import PasswordReset, User
 
 VALID_FOR = timedelta(minutes=30)
+BY_EMAIL = "SELECT id, email, username FROM portal_user WHERE active AND lower(email) = lower({})"
 
 
 async def request(identifier: str, *, practice_name: str, portal_url: str, ip: str) -> None:
@@ -22,12 +23,13 @@ async def request(identifier: str, *, practice_name: str, portal_url: str, ip: s
     identifier = identifier.strip()
     if not identifier:
         return
-    query = User.select(User.id, User.email, User.username).where(User.active.eq(True))
     if "@" in identifier:
-        query = query.where(User.email.ilike(identifier))
+        # An exact, case-insensitive match: never LIKE, whose % and _ would match others.
+        users = await User.raw(BY_EMAIL, identifier)
     else:
-        query = query.where(User.username == accounts.normalise_username(identifier))
-    users = await query
+        users = await User.select(User.id, User.email, User.username).where(
+            User.active.eq(True), User.username == accounts.normalise_username(identifier)
+        )
     for user in users:
         if not user["email"]:
             continue

@@ -295,3 +295,15 @@ async def test_audit_and_mail_never_hold_secrets(http):
     everything = str(await AuditEvent.select()) + str(await mails())
     for secret_text in [factories.PASSWORD, "another passphrase", secret, *codes]:
         assert secret_text not in everything
+
+
+async def test_reset_by_email_matches_exactly_never_as_a_pattern(http):
+    p = await factories.practice(two_factor_policy="nobody")
+    await factories.client(p, "alice")  # alice@mail.example
+    await factories.client(p, "bob")  # bob@mail.example
+    for pattern in ("%@mail.example", "_lice@mail.example", "%"):
+        await post_form(http, "/password-reset", {"identifier": pattern}, page="/password-reset")
+    assert await mails("password_reset") == []
+    await post_form(http, "/password-reset", {"identifier": "Bob@Mail.Example"}, page="/password-reset")
+    [mail] = await mails("password_reset")
+    assert mail["to_address"] == "bob@mail.example"
