@@ -22,6 +22,11 @@ from portal.practices import PracticeInfo
 from portal.tables import Practice
 
 
+def _pdf(request: Request) -> bool:
+    """The same document as a PDF: its URL ends in /pdf."""
+    return request.url.path.endswith("/pdf")
+
+
 def _dates(start: str, end: str, today: date, default_days: int) -> tuple[date, date, str]:
     """A date range from the query string, defaulting to the last `default_days`; an error text."""
     try:
@@ -114,7 +119,7 @@ class AccountController(Controller):
             filename=f"receipt-{entry_id}.pdf",
         )
 
-    @get("/receipts/{entry_id:int}")
+    @get(["/receipts/{entry_id:int}", "/receipts/{entry_id:int}/pdf"])
     async def receipt(
         self,
         request: Request,
@@ -122,17 +127,7 @@ class AccountController(Controller):
         client: NamedDependency[dict],
         practice: NamedDependency[PracticeInfo],
     ) -> Template | Response:
-        return await self._receipt(request, client, practice, entry_id, False)
-
-    @get("/receipts/{entry_id:int}/pdf")
-    async def receipt_pdf(
-        self,
-        request: Request,
-        entry_id: FromPath[int],
-        client: NamedDependency[dict],
-        practice: NamedDependency[PracticeInfo],
-    ) -> Template | Response:
-        return await self._receipt(request, client, practice, entry_id, True)
+        return await self._receipt(request, client, practice, entry_id, _pdf(request))
 
     async def _statement(self, request, client, practice, start, end, as_pdf):  # noqa: ANN001, ANN202
         await self._allowed(practice, "statements")
@@ -152,7 +147,7 @@ class AccountController(Controller):
             filename=f"statement-{s}-{e}.pdf", status_code=422 if error else 200,
         )  # fmt: skip
 
-    @get("/statement")
+    @get(["/statement", "/statement/pdf"])
     async def statement(
         self,
         request: Request,
@@ -161,18 +156,7 @@ class AccountController(Controller):
         start: FromQuery[str] = "",
         end: FromQuery[str] = "",
     ) -> Template | Response:
-        return await self._statement(request, client, practice, start, end, False)
-
-    @get("/statement/pdf")
-    async def statement_pdf(
-        self,
-        request: Request,
-        client: NamedDependency[dict],
-        practice: NamedDependency[PracticeInfo],
-        start: FromQuery[str] = "",
-        end: FromQuery[str] = "",
-    ) -> Template | Response:
-        return await self._statement(request, client, practice, start, end, True)
+        return await self._statement(request, client, practice, start, end, _pdf(request))
 
     async def _superbill(self, request, client, practice, on, as_pdf):  # noqa: ANN001, ANN202
         await self._allowed(practice, "superbills")
@@ -197,7 +181,7 @@ class AccountController(Controller):
             filename=f"superbill-{day}.pdf",
         )
 
-    @get("/superbill")
+    @get(["/superbill", "/superbill/pdf"])
     async def superbill(
         self,
         request: Request,
@@ -205,17 +189,7 @@ class AccountController(Controller):
         practice: NamedDependency[PracticeInfo],
         on: FromQuery[str] = "",
     ) -> Template | Response:
-        return await self._superbill(request, client, practice, on, False)
-
-    @get("/superbill/pdf")
-    async def superbill_pdf(
-        self,
-        request: Request,
-        client: NamedDependency[dict],
-        practice: NamedDependency[PracticeInfo],
-        on: FromQuery[str] = "",
-    ) -> Template | Response:
-        return await self._superbill(request, client, practice, on, True)
+        return await self._superbill(request, client, practice, on, _pdf(request))
 
     async def _fsa(self, request, client, practice, start, end, as_pdf):  # noqa: ANN001, ANN202
         await self._allowed(practice, "fsa")
@@ -231,7 +205,7 @@ class AccountController(Controller):
             filename=f"fsa-statement-{s}-{e}.pdf", status_code=422 if error else 200,
         )  # fmt: skip
 
-    @get("/fsa")
+    @get(["/fsa", "/fsa/pdf"])
     async def fsa(
         self,
         request: Request,
@@ -240,15 +214,4 @@ class AccountController(Controller):
         start: FromQuery[str] = "",
         end: FromQuery[str] = "",
     ) -> Template | Response:
-        return await self._fsa(request, client, practice, start, end, False)
-
-    @get("/fsa/pdf")
-    async def fsa_pdf(
-        self,
-        request: Request,
-        client: NamedDependency[dict],
-        practice: NamedDependency[PracticeInfo],
-        start: FromQuery[str] = "",
-        end: FromQuery[str] = "",
-    ) -> Template | Response:
-        return await self._fsa(request, client, practice, start, end, True)
+        return await self._fsa(request, client, practice, start, end, _pdf(request))
