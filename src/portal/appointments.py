@@ -13,6 +13,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from portal import audit, mail
+from portal.db import write_transaction
 from portal.practices import PracticeInfo, format_address
 from portal.tables import Appointment
 from portal.tables.scheduling import AppointmentStatus
@@ -119,7 +120,7 @@ async def practice_day(day: date, tz: ZoneInfo) -> list[dict]:
 
 
 def provider_name(name: str, credentials: str) -> str:
-    """"Dr. Elena Ruiz, PsyD" (credentials added once, when there are any)."""
+    """ "Dr. Elena Ruiz, PsyD" (credentials added once, when there are any)."""
     return f"{name}, {credentials}" if credentials and credentials not in name else name
 
 
@@ -226,7 +227,7 @@ async def confirm(
         raise AppointmentError(409, "This appointment is already confirmed.")
     if not row["provider.clients_may_confirm"]:
         raise AppointmentError(422, "Your provider confirms appointments with you directly.")
-    async with Appointment._meta.db.transaction():
+    async with write_transaction():
         changed = (
             await Appointment.update({Appointment.status: AppointmentStatus.confirmed})
             .where(
@@ -257,7 +258,7 @@ async def cancel(
     _state_conflict(row, now, "cancelled")
     if refusal := cancel_refusal(row, now, practice):
         raise AppointmentError(422, refusal)
-    async with Appointment._meta.db.transaction():
+    async with write_transaction():
         changed = (
             await Appointment.update(
                 {Appointment.status: AppointmentStatus.cancelled, Appointment.cancel_reason: reason}

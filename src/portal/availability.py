@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from portal.db import write_transaction
 from portal.tables import (
     AvailabilityBlock,
     AvailabilityException,
@@ -184,7 +185,7 @@ async def plan(data: dict) -> tuple[list[_Plan], list[tuple[int, dict]]]:
 async def apply(data: dict) -> int:
     """Check, then write, the whole of `data`; the number of providers updated."""
     plans, services = await plan(data)
-    async with Provider._meta.db.transaction():
+    async with write_transaction():
         for p in plans:
             if p.rules:
                 await Provider.update(p.rules).where(Provider.id == p.provider_id)

@@ -6,7 +6,7 @@ from urllib.parse import unquote, urlparse
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.querystring import QueryString
 
 from portal.settings import Settings
@@ -63,3 +63,20 @@ async def is_migrated(engine: Engine) -> bool:
         )
         rows = [r for r in rows if r["name"]]
     return bool(rows)
+
+
+def write_transaction():  # noqa: ANN201 - Piccolo's transaction context manager
+    """A transaction that will write: IMMEDIATE on SQLite, a plain one on PostgreSQL.
+
+    SQLite's default (DEFERRED) transaction starts as a reader; in WAL mode, if
+    another connection commits a write before it upgrades, its first write fails
+    at once with "database is locked" (a stale snapshot: waiting cannot help).
+    Taking the write lock up front makes such transactions queue instead.
+    Nested inside another transaction, it joins that one.
+    """
+    from portal.tables import Practice
+
+    engine = Practice._meta.db
+    if engine.engine_type == "sqlite":
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()

@@ -35,6 +35,7 @@ from piccolo.query.functions.aggregate import Count
 
 from portal import audit
 from portal.clock import utcnow
+from portal.db import write_transaction
 from portal.menu import menu_count
 from portal.tables import Client, FormAssignment, FormTemplate, Practice
 from portal.tables.people import ClientStatus
@@ -335,7 +336,7 @@ async def apply(templates: list[TemplateDef], *, now: datetime | None = None) ->
         )
     targets = {t.slug: await _targets(t, practice["id"]) for t in templates}
     result = LoadResult()
-    async with FormTemplate._meta.db.transaction():
+    async with write_transaction():
         for t in templates:
             row = (
                 await FormTemplate.select(FormTemplate.id)

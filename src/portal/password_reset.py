@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from portal import accounts, audit, mail
 from portal.clock import utcnow
+from portal.db import write_transaction
 from portal.tables import PasswordReset, User
 
 VALID_FOR = timedelta(minutes=30)
@@ -35,7 +36,7 @@ async def request(identifier: str, *, practice_name: str, portal_url: str, ip: s
             continue
         token = secrets.token_urlsafe(32)
         now = utcnow()
-        async with User._meta.db.transaction():
+        async with write_transaction():
             await PasswordReset.insert(
                 PasswordReset(
                     user=user["id"],
@@ -69,7 +70,7 @@ async def valid_reset(token: str) -> dict | None:
 
 async def complete(token: str, new_password: str, *, ip: str) -> int | None:
     """Use the token once to set the password; the user id, or None if the link is no good."""
-    async with User._meta.db.transaction():
+    async with write_transaction():
         rows = await PasswordReset.raw(
             "UPDATE password_reset SET used_at = {} "
             "WHERE token_hash = {} AND used_at IS NULL AND expires_at > {} "

@@ -26,6 +26,7 @@ import stripe
 from portal import audit, ledger, mail
 from portal.clock import utcnow
 from portal.crypto import Cipher
+from portal.db import write_transaction
 from portal.settings import PaymentsSettings
 from portal.tables import (
     Client,
@@ -325,7 +326,7 @@ async def record_payment(
     actor_id: int | None, ip: str,
 ) -> int:  # fmt: skip
     """Write the payment to the ledger once per PaymentIntent; its ledger entry id."""
-    async with LedgerEntry._meta.db.transaction():
+    async with write_transaction():
         inserted = (
             await LedgerEntry.insert(
                 LedgerEntry(
@@ -395,7 +396,7 @@ async def handle_webhook(
         raise WebhookRejected("bad signature") from exc
     data = json.loads(payload)
     obj = data.get("data", {}).get("object", {})
-    async with StripeEvent._meta.db.transaction():
+    async with write_transaction():
         fresh = (
             await StripeEvent.insert(
                 StripeEvent(event_id=event.id, type=event.type, received_at=utcnow())
@@ -459,7 +460,7 @@ async def save_settings(
         values[PaymentSettings.webhook_secret] = cipher.encrypt(webhook_secret)
         values[PaymentSettings.webhook_secret_hint] = webhook_secret[-4:]
         changed.append("webhook_secret")
-    async with PaymentSettings._meta.db.transaction():
+    async with write_transaction():
         exists = await PaymentSettings.exists().where(PaymentSettings.practice == practice_id)
         if not exists:
             await PaymentSettings.insert(PaymentSettings(practice=practice_id))

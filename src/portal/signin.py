@@ -14,6 +14,7 @@ from datetime import timedelta
 from portal import accounts, audit, devices, mail, terms, twofactor
 from portal.clock import utcnow
 from portal.crypto import Cipher
+from portal.db import write_transaction
 from portal.tables import Session, User
 from portal.tables.accounts import STAFF_ROLES, LoginOutcome, Role
 
@@ -66,7 +67,7 @@ async def _finish(user: dict, device: dict | None, ctx: Context, *, remember: bo
     needs_setup = not user["totp_enabled_at"] and two_factor_required(
         ctx.two_factor_policy, Role(user["role"])
     )
-    async with User._meta.db.transaction():
+    async with write_transaction():
         await accounts.record_attempt(
             user["id"], user["username"], LoginOutcome.success,
             ip=ctx.ip, user_agent=ctx.user_agent,

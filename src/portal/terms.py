@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from portal import audit
 from portal.clock import utcnow
+from portal.db import write_transaction
 from portal.tables import TermsAcceptance, TermsVersion
 from portal.tables.accounts import Session
 
@@ -45,7 +46,7 @@ async def accept(user_id: int, terms_id: int, *, ip: str) -> bool:
     latest = await current()
     if latest is None or latest["id"] != terms_id:
         return False
-    async with TermsAcceptance._meta.db.transaction():
+    async with write_transaction():
         if not await TermsAcceptance.exists().where(
             TermsAcceptance.user == user_id, TermsAcceptance.terms == terms_id
         ):

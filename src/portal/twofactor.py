@@ -20,6 +20,7 @@ import segno
 
 from portal.clock import utcnow
 from portal.crypto import Cipher
+from portal.db import write_transaction
 from portal.tables import RecoveryCode, User
 from portal.tasks import Task, TaskContext, task_source
 
@@ -154,7 +155,7 @@ async def enable(
     if step is None:
         return None
     codes = new_recovery_codes()
-    async with User._meta.db.transaction():
+    async with write_transaction():
         await User.update(
             {
                 User.totp_secret: cipher.encrypt(secret),
@@ -171,7 +172,7 @@ async def enable(
 
 
 async def disable(user_id: int) -> None:
-    async with User._meta.db.transaction():
+    async with write_transaction():
         await User.update(
             {
                 User.totp_secret: "",
@@ -185,7 +186,7 @@ async def disable(user_id: int) -> None:
 
 async def replace_recovery_codes(user_id: int) -> list[str]:
     codes = new_recovery_codes()
-    async with User._meta.db.transaction():
+    async with write_transaction():
         await RecoveryCode.delete().where(RecoveryCode.user == user_id)
         await RecoveryCode.insert(
             *[RecoveryCode(user=user_id, code_hash=_hash_code(c)) for c in codes]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from portal.accounts import create_user, normalise_username
 from portal.clock import utcnow
+from portal.db import write_transaction
 from portal.passwords import password_problem
 from portal.tables import Client, Practice, Provider, User
 from portal.tables.accounts import Role
@@ -34,7 +35,7 @@ async def create_account(
         raise UserInputError("Create the practice first (for a demo: portal demo).")
     if role_value is Role.client and not (first_name and last_name):
         raise UserInputError("A client needs --first-name and --last-name.")
-    async with User._meta.db.transaction():
+    async with write_transaction():
         user_id = await create_user(username, email, password, role_value)
         if role_value is Role.client:
             await Client.insert(

@@ -105,6 +105,9 @@ def start_server(
         PORTAL_DATABASE_URL=database_url,
         PORTAL_SECURITY_SECRET_KEY=secret_key,
         PORTAL_SERVER_PUBLIC_URL=base_url,
+        # No mail worker in the live server: it would claim the outbox rows that the
+        # in-process tests (sharing this database) send and count themselves.
+        PORTAL_SERVER_RUN_WORKER="false",
     )
     if stripe_url:  # localstripe, and its fake Stripe.js
         env.update(

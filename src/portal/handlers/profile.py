@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from portal import accounts, audit, devices, mail, twofactor
 from portal.clients import client_for_user
 from portal.crypto import Cipher
+from portal.db import write_transaction
 from portal.handlers.base import client_ip, form_text, is_fragment_request, render, signed_in
 from portal.passwords import password_problem
 from portal.practices import PracticeInfo
@@ -135,7 +136,7 @@ class ProfileController(Controller):
                 fragment="partials/profile/password.html",
                 status_code=422,
             )
-        async with User._meta.db.transaction():
+        async with write_transaction():
             await accounts.set_password(request.user.id, new)
             ended = await accounts.end_other_sessions(request.user.id, request.user.session_id)
             if request.user.email:
@@ -205,7 +206,7 @@ class ProfileController(Controller):
             return await self._two_factor_page(
                 request, cipher, practice, status_code=422, code_error=error
             )
-        async with User._meta.db.transaction():
+        async with write_transaction():
             await Session.update({Session.needs_two_factor_setup: False}).where(
                 Session.user == request.user.id
             )
@@ -265,7 +266,7 @@ class ProfileController(Controller):
             return await self._two_factor_page(
                 request, cipher, practice, status_code=422, disable_errors=errors
             )
-        async with User._meta.db.transaction():
+        async with write_transaction():
             await twofactor.disable(request.user.id)
             await audit.record(
                 "two_factor.disabled", actor_id=request.user.id, ip=client_ip(request)
