@@ -4,10 +4,6 @@ Litestar takes one `before_request` and one `after_request` hook per layer. Thes
 the app's: they remember the signed-in client, then after the handler add `menu_counts`
 (one query for every registered count) to a full-page template (`pages/...`) only, so
 fragments, widgets, redirects and downloads pay nothing.
-
-My Messages' unread count is one of the registered counts, handed to the menu as
-`unread_messages`; its own hooks (`note_reader`, `add_unread_badge`) still run and
-find the count already there, so the page costs one query for every badge.
 """
 
 from __future__ import annotations
@@ -17,25 +13,20 @@ from contextvars import ContextVar
 from litestar import Request, Response
 from litestar.response import Template
 
-from portal import messaging
-from portal.handlers.messages import add_unread_badge, note_reader
-from portal.menu import counts_for, menu_count
-
-# Each {} is the user's id: the query is My Messages' own unread total.
-menu_count("messages", messaging.UNREAD_TOTAL)
+from portal import forms, messaging  # noqa: F401 - they register their counts
+from portal.menu import counts_for
 
 _client_user: ContextVar[int | None] = ContextVar("portal_menu_client", default=None)
 
 
 async def note_menu_reader(request: Request) -> None:
     """before_request: who may get counts on this response (a signed-in client, or nobody)."""
-    await note_reader(request)
     user = request.scope.get("user")
     _client_user.set(user.id if user is not None and not user.is_staff else None)
 
 
 async def add_menu_counts(response: Response) -> Response:
-    """after_request: a client's full page gets `menu_counts` (and `unread_messages`)."""
+    """after_request: a client's full page gets `menu_counts`."""
     user_id = _client_user.get()
     if (
         user_id is not None
@@ -43,7 +34,5 @@ async def add_menu_counts(response: Response) -> Response:
         and str(response.template_name or "").startswith("pages/")
         and "menu_counts" not in response.context
     ):
-        counts = await counts_for(user_id)
-        response.context["menu_counts"] = counts
-        response.context.setdefault("unread_messages", counts.get("messages", 0))
-    return await add_unread_badge(response)
+        response.context["menu_counts"] = await counts_for(user_id)
+    return response

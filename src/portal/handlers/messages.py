@@ -7,17 +7,11 @@ the typed text kept. `static/upload.js` sends the same form with XMLHttpRequest
 so the same handler answers with the fragment to swap: the thread after a reply,
 the compose form with its errors, or `HX-Redirect` to a new thread.
 
-The menu's unread badge: `note_reader` (before_request) remembers the signed-in
-client and `add_unread_badge` (after_request) counts their unread messages —
-one query — only when the response is a full page (`pages/...`), so fragments,
-widgets and downloads pay nothing. The app runs them through the menu-count
-hooks of `portal.handlers.menu`, which fold the count into the one query for
-every menu count and leave `unread_messages` in the context for these to find.
+The menu's unread badge is one of portal.menu's counts (registered in
+portal.messaging): one query per full page for every badge, none for fragments.
 """
 
 from __future__ import annotations
-
-from contextvars import ContextVar
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
@@ -38,27 +32,6 @@ DAMAGED = (
     "This file is damaged and cannot be downloaded. Please tell the practice so they can "
     "send it again."
 )
-
-_reader: ContextVar[int | None] = ContextVar("portal_unread_reader", default=None)
-
-
-async def note_reader(request: Request) -> None:
-    """App-wide before_request hook: who may get an unread badge on this response."""
-    user = request.scope.get("user")
-    _reader.set(user.id if user is not None and not user.is_staff else None)
-
-
-async def add_unread_badge(response: Response) -> Response:
-    """App-wide after_request hook: a client's full page gets the menu's unread count."""
-    user_id = _reader.get()
-    if (
-        user_id is not None
-        and isinstance(response, Template)
-        and str(response.template_name or "").startswith("pages/")
-        and "unread_messages" not in response.context
-    ):
-        response.context["unread_messages"] = await messaging.unread_total(user_id)
-    return response
 
 
 async def _read_form(request: Request) -> tuple[dict[str, str], list[messaging.Upload]]:
