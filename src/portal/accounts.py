@@ -297,3 +297,43 @@ async def username_taken(username: str, except_user: int | None = None) -> bool:
 async def username_of(user_id: int) -> str:
     row = await User.select(User.username).where(User.id == user_id).first()
     return row["username"] if row else ""
+
+
+@dataclass(frozen=True)
+class ChangeNotice:
+    """Where a security change happened and how to tell the account's owner about it."""
+
+    ip: str
+    practice_name: str
+    portal_url: str
+
+
+async def notify_change(user: CurrentUser, notice: ChangeNotice, template: str, **context) -> None:
+    """Mail the account's owner that a security setting changed (no secrets in it)."""
+    if user.email:
+        from portal import mail
+
+        await mail.queue(
+            user.email,
+            template,
+            practice_name=notice.practice_name,
+            username=user.username,
+            portal_url=notice.portal_url,
+            **context,
+        )
+
+
+async def change_password(user: CurrentUser, new_password: str, notice: ChangeNotice) -> None:
+    """New password; every other session and every remembered device ends; the owner is told."""
+    from portal.db import write_transaction
+
+    async with write_transaction():
+        await set_password(user.id, new_password)
+        ended = await end_other_sessions(user.id, user.session_id)
+        await notify_change(user, notice, "password_changed")
+        await audit.record(
+            "account.password_changed",
+            actor_id=user.id,
+            ip=notice.ip,
+            detail={"other_sessions_ended": ended},
+        )

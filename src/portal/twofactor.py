@@ -18,10 +18,12 @@ from enum import Enum
 import pyotp
 import segno
 
+from portal import audit
+from portal.accounts import ChangeNotice, CurrentUser, notify_change
 from portal.clock import utcnow
 from portal.crypto import Cipher
 from portal.db import write_transaction
-from portal.tables import RecoveryCode, User
+from portal.tables import RecoveryCode, Session, User
 from portal.tasks import Task, TaskContext, task_source
 
 STEP_SECONDS = 30
@@ -140,6 +142,28 @@ async def pending_setup(user_id: int, username: str, issuer: str, cipher: Cipher
             User.id == user_id
         )
     return setup_for(secret, username, issuer)
+
+
+async def turn_on(
+    user: CurrentUser, code: str, cipher: Cipher, notice: ChangeNotice
+) -> list[str] | None:
+    """Enable with a valid code; lifts the setup requirement, audits, tells the owner."""
+    async with write_transaction():
+        codes = await enable(user.id, code, cipher)
+        if codes is not None:
+            await Session.update({Session.needs_two_factor_setup: False}).where(
+                Session.user == user.id
+            )
+            await audit.record("two_factor.enabled", actor_id=user.id, ip=notice.ip)
+            await notify_change(user, notice, "two_factor_changed", enabled=True)
+    return codes
+
+
+async def turn_off(user: CurrentUser, notice: ChangeNotice) -> None:
+    async with write_transaction():
+        await disable(user.id)
+        await audit.record("two_factor.disabled", actor_id=user.id, ip=notice.ip)
+        await notify_change(user, notice, "two_factor_changed", enabled=False)
 
 
 async def enable(

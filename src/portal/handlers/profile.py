@@ -11,16 +11,15 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
-from portal import accounts, audit, devices, mail, twofactor
+from portal import accounts, audit, devices, twofactor
 from portal.clients import client_for_user
 from portal.crypto import Cipher
-from portal.db import write_transaction
 from portal.handlers.base import client_ip, form_text, is_fragment_request, render, signed_in
 from portal.passwords import password_problem
 from portal.practices import PracticeInfo
 from portal.settings import Settings
 from portal.signin import two_factor_required
-from portal.tables import Session, User
+from portal.tables import User
 
 SETUP_OK = {"before_two_factor_setup": True}
 
@@ -39,6 +38,16 @@ async def _account(user_id: int) -> dict:
         await User.select(User.username, User.email, User.totp_enabled_at)
         .where(User.id == user_id)
         .first()
+    )
+
+
+def _notice(
+    request: Request, settings: Settings, practice: PracticeInfo | None
+) -> accounts.ChangeNotice:
+    return accounts.ChangeNotice(
+        ip=client_ip(request),
+        practice_name=practice.name if practice else "Client portal",
+        portal_url=settings.server.public_url.rstrip("/"),
     )
 
 
@@ -136,23 +145,7 @@ class ProfileController(Controller):
                 fragment="partials/profile/password.html",
                 status_code=422,
             )
-        async with write_transaction():
-            await accounts.set_password(request.user.id, new)
-            ended = await accounts.end_other_sessions(request.user.id, request.user.session_id)
-            if request.user.email:
-                await mail.queue(
-                    request.user.email,
-                    "password_changed",
-                    practice_name=practice.name if practice else "Client portal",
-                    username=request.user.username,
-                    portal_url=settings.server.public_url.rstrip("/"),
-                )
-            await audit.record(
-                "account.password_changed",
-                actor_id=request.user.id,
-                ip=client_ip(request),
-                detail={"other_sessions_ended": ended},
-            )
+        await accounts.change_password(request.user, new, _notice(request, settings, practice))
         return _done(request, "partials/profile/password.html", {}, "password")
 
     @get("/two-factor", opt=SETUP_OK)
@@ -196,7 +189,8 @@ class ProfileController(Controller):
     ) -> Template:
         form = await request.form()
         code = form_text(form, "code", 20)
-        codes = await twofactor.enable(request.user.id, code, cipher) if code else None
+        notice = _notice(request, settings, practice)
+        codes = await twofactor.turn_on(request.user, code, cipher, notice) if code else None
         if codes is None:
             error = (
                 "Enter the 6-digit code your app shows."
@@ -206,22 +200,6 @@ class ProfileController(Controller):
             return await self._two_factor_page(
                 request, cipher, practice, status_code=422, code_error=error
             )
-        async with write_transaction():
-            await Session.update({Session.needs_two_factor_setup: False}).where(
-                Session.user == request.user.id
-            )
-            await audit.record(
-                "two_factor.enabled", actor_id=request.user.id, ip=client_ip(request)
-            )
-            if request.user.email:
-                await mail.queue(
-                    request.user.email,
-                    "two_factor_changed",
-                    enabled=True,
-                    practice_name=practice.name if practice else "Client portal",
-                    username=request.user.username,
-                    portal_url=settings.server.public_url.rstrip("/"),
-                )
         return await render(
             request,
             "pages/profile/recovery_codes.html",
@@ -266,20 +244,7 @@ class ProfileController(Controller):
             return await self._two_factor_page(
                 request, cipher, practice, status_code=422, disable_errors=errors
             )
-        async with write_transaction():
-            await twofactor.disable(request.user.id)
-            await audit.record(
-                "two_factor.disabled", actor_id=request.user.id, ip=client_ip(request)
-            )
-            if request.user.email:
-                await mail.queue(
-                    request.user.email,
-                    "two_factor_changed",
-                    enabled=False,
-                    practice_name=practice.name if practice else "Client portal",
-                    username=request.user.username,
-                    portal_url=settings.server.public_url.rstrip("/"),
-                )
+        await twofactor.turn_off(request.user, _notice(request, settings, practice))
         return Redirect("/profile?done=two-factor-off", status_code=303)
 
     @post("/two-factor/recovery-codes", status_code=200)
