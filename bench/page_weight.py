@@ -43,18 +43,18 @@ async def main() -> None:
         PORTAL_CONFIG=str(tmp / "none.toml"),
         PORTAL_DATABASE_URL=f"sqlite:///{tmp}/bench.db",
     )
-    from portal import db
     from portal.app import create_app
-    from portal.demo import seed
-    from portal.diagnostics import count_queries
-    from portal.migrate import migrate
+    from portal.core import db
+    from portal.core.diagnostics import count_queries
+    from portal.core.migrate import migrate
+    from portal.demo.practice import seed
     from portal.settings import load
 
     settings = load()
     await migrate(settings)
     db.bind(db.make_engine(settings))
     await seed("bench-password-1")
-    from portal import terms
+    from portal.practice import terms
     from portal.tables import User
 
     # The demo client has accepted the terms already (otherwise / redirects to accept them).

@@ -43,12 +43,14 @@ async def main() -> None:
     os.environ.update(PORTAL_ROOT=str(tmp), PORTAL_CONFIG=str(tmp / "none.toml"))
     from zoneinfo import ZoneInfo
 
-    from portal import availability, booking, db, scheduling
-    from portal.accounts import create_user
+    from portal.accounts.auth import create_user
     from portal.app import create_app
-    from portal.clock import utcnow
-    from portal.migrate import migrate
-    from portal.practices import current_practice
+    from portal.core import db
+    from portal.core.clock import utcnow
+    from portal.core.migrate import migrate
+    from portal.practice.info import current_practice
+    from portal.scheduling import availability, booking
+    from portal.scheduling import slots as scheduling
     from portal.settings import load
     from portal.tables import Appointment, Client, Location, Practice, Provider, Service
     from portal.tables.accounts import Role

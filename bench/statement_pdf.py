@@ -35,11 +35,11 @@ async def main() -> None:
         PORTAL_CONFIG=str(tmp / "none.toml"),
         PORTAL_DATABASE_URL=f"sqlite:///{tmp}/bench.db",
     )
-    from portal import db
-    from portal.accounts import create_user
+    from portal.accounts.auth import create_user
     from portal.app import create_app
-    from portal.clock import utcnow
-    from portal.migrate import migrate
+    from portal.core import db
+    from portal.core.clock import utcnow
+    from portal.core.migrate import migrate
     from portal.settings import load
     from portal.tables import Client, LedgerEntry, Practice
     from portal.tables.accounts import Role

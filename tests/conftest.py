@@ -22,9 +22,9 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from portal import db
 from portal.app import create_app
-from portal.migrate import migrate
+from portal.core import db
+from portal.core.migrate import migrate
 from portal.settings import Settings, load
 from portal.tables import ALL_TABLES
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from portal.accounts import create_user
-from portal.clock import utcnow
+from portal.accounts.auth import create_user
+from portal.core.clock import utcnow
 from portal.tables import Appointment, Client, LedgerEntry, Location, Practice, Provider, Service
 from portal.tables.accounts import Role
 from portal.tables.ledger import EntryKind
@@ -119,8 +119,8 @@ WEBHOOK_SECRET = "whsec_test_portal_webhooks"
 
 async def payments_configured(practice_id: int, settings, max_credit_cents: int = 50000) -> None:
     """The practice's Stripe keys, as an owner would enter them (localstripe takes any sk_/pk_)."""
-    from portal import payments
-    from portal.crypto import Cipher
+    from portal.billing import payments
+    from portal.core.crypto import Cipher
 
     owner = await staff("payowner")
     await payments.save_settings(

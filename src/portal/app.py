@@ -22,10 +22,12 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 
-from portal import db, redact
-from portal.accounts import SessionPolicy
-from portal.assets import Assets
-from portal.crypto import Cipher
+from portal.accounts.auth import SessionPolicy
+from portal.core import db, redact
+from portal.core.assets import Assets
+from portal.core.crypto import Cipher
+from portal.core.mail import Worker
+from portal.core.templating import register_filters
 from portal.handlers import errors
 from portal.handlers.account import AccountController
 from portal.handlers.appointments import AppointmentController, appointments_ics, appointments_pdf
@@ -38,6 +40,7 @@ from portal.handlers.help import HelpController
 from portal.handlers.insurance import InsuranceController
 from portal.handlers.menu import add_menu_counts, note_menu_reader
 from portal.handlers.messages import MessagesController
+from portal.handlers.middleware import SessionAuthMiddleware, security_headers
 from portal.handlers.payments import CardsController, PayController, stripe_webhook
 from portal.handlers.profile import ProfileController
 from portal.handlers.profile_details import ProfileDetailsController
@@ -45,11 +48,8 @@ from portal.handlers.schedule import ScheduleController
 from portal.handlers.staff import PaymentSettingsController, StaffController
 from portal.handlers.static import static_file
 from portal.handlers.terms import TermsController
-from portal.mail import Worker
-from portal.middleware import SessionAuthMiddleware, security_headers
-from portal.practices import PracticeInfo, current_practice
+from portal.practice.info import PracticeInfo, current_practice
 from portal.settings import Settings, load
-from portal.templating import register_filters
 
 PACKAGE = Path(__file__).resolve().parent
 PUBLIC_PATHS = ["^/static/", "^/healthz$", "^/webhooks/"]
@@ -151,7 +151,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         plugins=[HTMXPlugin()],
         # The menu's counts on a client's full pages (forms to complete, unread messages),
-        # all in one query: see portal.menu and portal.handlers.menu.
+        # all in one query: see portal.core.menu and portal.handlers.menu.
         before_request=note_menu_reader,
         after_request=add_menu_counts,
         before_send=[

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 from litestar.cli.main import litestar_group
 
-from portal import db
+from portal.core import db
 from portal.settings import Settings, load
 
 DEMO_SIGN_INS = "var/demo-sign-ins.txt"
@@ -55,7 +55,7 @@ def db_group() -> None:
 
 @db_group.command(name="migrate", help="Apply every pending migration.")
 def db_migrate() -> None:
-    from portal.migrate import migrate
+    from portal.core.migrate import migrate
 
     settings = _settings()
     asyncio.run(migrate(settings))
@@ -69,7 +69,7 @@ def db_migrate() -> None:
     help="Seed only when the database holds no practice; otherwise print the saved sign-ins.",
 )
 def demo_command(password: str | None, if_empty: bool) -> None:
-    from portal.demo import DemoRefused, seed
+    from portal.demo.practice import DemoRefused, seed
 
     settings = _settings()
     saved = settings.path(DEMO_SIGN_INS)
@@ -117,7 +117,7 @@ def users_group() -> None:
 def users_create(
     username: str, email: str, role: str, first_name: str, last_name: str, password_stdin: bool
 ) -> None:
-    from portal.users import UserInputError, create_account
+    from portal.accounts.users import UserInputError, create_account
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -138,7 +138,7 @@ def users_create(
 @click.command(name="worker", help="Send the mail outbox (when the web process does not).")
 @click.option("--once", is_flag=True, help="Send what is due, then exit.")
 def worker_command(once: bool) -> None:
-    from portal.mail import Worker
+    from portal.core.mail import Worker
 
     settings = _settings()
     worker = Worker(settings.mail, root=Path(settings.root))
@@ -161,7 +161,7 @@ def availability_group() -> None:
 @availability_group.command(name="load", help="Load hours and rules from a TOML file.")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def availability_load(path: Path) -> None:
-    from portal.availability import AvailabilityError, load_file
+    from portal.scheduling.availability import AvailabilityError, load_file
 
     try:
         count = _run(lambda: load_file(path), _settings())
@@ -172,7 +172,7 @@ def availability_load(path: Path) -> None:
 
 @availability_group.command(name="show", help="Print every provider's hours and rules.")
 def availability_show() -> None:
-    from portal.availability import describe
+    from portal.scheduling.availability import describe
 
     click.echo(_run(describe, _settings()))
 
@@ -185,7 +185,7 @@ def forms_group() -> None:
 @forms_group.command(name="load", help="Load form templates and assignments (TOML or JSON).")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def forms_load(path: Path) -> None:
-    from portal.forms import FormDefinitionError, load_file
+    from portal.forms.assignments import FormDefinitionError, load_file
 
     try:
         result = _run(lambda: load_file(path), _settings())
@@ -201,7 +201,7 @@ def forms_load(path: Path) -> None:
 
 @forms_group.command(name="show", help="List form templates with open and submitted counts.")
 def forms_show() -> None:
-    from portal.forms import describe
+    from portal.forms.assignments import describe
 
     click.echo(_run(describe, _settings()))
 
@@ -218,7 +218,7 @@ def terms_group() -> None:
 @click.option("--version", "version", required=True, help="A name for this version, e.g. 2027-01.")
 @click.option("--title", default="Terms of service")
 def terms_publish(path: Path, version: str, title: str) -> None:
-    from portal import terms
+    from portal.practice import terms
 
     body = path.read_text(encoding="utf-8")
     try:
@@ -230,7 +230,7 @@ def terms_publish(path: Path, version: str, title: str) -> None:
 
 def main() -> None:
     os.environ.setdefault("LITESTAR_APP", "portal.app:create_app")
-    os.environ.setdefault("PICCOLO_CONF", "portal.piccolo_conf")
+    os.environ.setdefault("PICCOLO_CONF", "portal.core.piccolo_conf")
     # Relative paths in litestar.toml (var/...) are relative to the project.
     if "PORTAL_ROOT" not in os.environ and Path("litestar.toml").exists():
         os.environ["PORTAL_ROOT"] = str(Path.cwd())

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.async_api import Locator, Page, expect
 
-from portal.clock import utcnow
+from portal.core.clock import utcnow
 from portal.tables.ledger import EntryKind
 from tests import factories
 from tests.browser.harness import LiveServer, check_a11y, sign_in, submit, watch_of

@@ -11,8 +11,8 @@ import re
 
 from playwright.async_api import Page, expect
 
-from portal import forms
-from portal.demo import DEMO_FORMS
+from portal.demo.practice import DEMO_FORMS
+from portal.forms import assignments as forms
 from tests import factories
 from tests.browser.harness import LiveServer, check_a11y, sign_in, submit, watch_of
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from playwright.async_api import Page, expect
 
-from portal import messaging
-from portal.clock import utcnow
+from portal.core.clock import utcnow
+from portal.core.uploads import MAX_BYTES
+from portal.messaging import threads as messaging
 from portal.tables import Message, MessageThread
-from portal.uploads import MAX_BYTES
 from tests import factories
 from tests.browser.harness import LiveServer, check_a11y, sign_in, watch_of
 

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 from playwright.async_api import Page, expect
 
-from portal import availability
-from portal.booking import TAKEN
-from portal.clock import utcnow
+from portal.core.clock import utcnow
+from portal.scheduling import availability
+from portal.scheduling.booking import TAKEN
 from portal.tables import Appointment
 from portal.tables.people import ClientStatus
 from tests import factories

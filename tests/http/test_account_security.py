@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from portal.clock import utcnow
-from portal.passwords import verify_password
+from portal.accounts.passwords import verify_password
+from portal.core.clock import utcnow
 from portal.tables import AuditEvent, Device, OutboxMail, PasswordReset, Session, User
 from tests import factories
 from tests.conftest import client_for
@@ -141,7 +141,7 @@ async def test_login_history_shows_the_last_attempts_in_the_practice_zone(http):
 async def test_login_history_is_capped_at_50(http):
     p = await factories.practice(two_factor_policy="nobody")
     c = await factories.client(p, "alice")
-    from portal import accounts
+    from portal.accounts import auth as accounts
     from portal.tables.accounts import LoginOutcome
 
     for _ in range(60):
@@ -304,6 +304,8 @@ async def test_reset_by_email_matches_exactly_never_as_a_pattern(http):
     for pattern in ("%@mail.example", "_lice@mail.example", "%"):
         await post_form(http, "/password-reset", {"identifier": pattern}, page="/password-reset")
     assert await mails("password_reset") == []
-    await post_form(http, "/password-reset", {"identifier": "Bob@Mail.Example"}, page="/password-reset")
+    await post_form(
+        http, "/password-reset", {"identifier": "Bob@Mail.Example"}, page="/password-reset"
+    )
     [mail] = await mails("password_reset")
     assert mail["to_address"] == "bob@mail.example"

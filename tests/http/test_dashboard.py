@@ -10,8 +10,8 @@ from urllib.parse import quote
 
 import pytest
 
-from portal.clock import utcnow
-from portal.diagnostics import count_queries
+from portal.core.clock import utcnow
+from portal.core.diagnostics import count_queries
 from portal.tables import Appointment, AuditEvent, OutboxMail, User
 from portal.tables.ledger import EntryKind
 from portal.tables.scheduling import AppointmentStatus
@@ -265,8 +265,8 @@ async def test_cancellation_window_across_a_dst_change(offset, allowed):
     """24 hours means 24 elapsed hours even when the clocks go back in between."""
     from zoneinfo import ZoneInfo
 
-    from portal import appointments
-    from portal.practices import PracticeInfo
+    from portal.practice.info import PracticeInfo
+    from portal.scheduling import appointments
 
     practice = PracticeInfo(
         1, "P", ZoneInfo("America/New_York"), "(617) 555-0142", "", "", 15, "nobody"

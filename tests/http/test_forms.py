@@ -11,8 +11,8 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from portal import forms
-from portal.diagnostics import count_queries
+from portal.core.diagnostics import count_queries
+from portal.forms import assignments as forms
 from portal.tables import AuditEvent, FormAssignment
 from tests import factories
 from tests.conftest import client_for

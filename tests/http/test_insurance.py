@@ -13,10 +13,10 @@ import re
 import pytest
 from PIL import Image
 
-from portal import insurance
-from portal.clock import utcnow
+from portal.core.clock import utcnow
+from portal.core.uploads import Checked
+from portal.insurance import policy as insurance
 from portal.tables import AuditEvent, Client, InsurancePolicy, StoredFile
-from portal.uploads import Checked
 from tests import factories
 from tests.web import csrf_token, sign_in
 

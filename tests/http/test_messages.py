@@ -8,10 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from portal import messaging
-from portal.clock import utcnow
-from portal.diagnostics import count_queries
-from portal.messaging import DraftError, Upload
+from portal.core.clock import utcnow
+from portal.core.diagnostics import count_queries
+from portal.core.uploads import MAX_BYTES
+from portal.messaging import threads as messaging
+from portal.messaging.threads import DraftError, Upload
 from portal.tables import (
     AuditEvent,
     Client,
@@ -25,7 +26,6 @@ from portal.tables import (
 )
 from portal.tables.accounts import Role
 from portal.tables.people import ClientStatus
-from portal.uploads import MAX_BYTES
 from tests import factories
 from tests.conftest import client_for
 from tests.web import csrf_from, sign_in

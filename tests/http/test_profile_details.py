@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from portal import profile_details
+from portal.profile import details as profile_details
 from portal.tables import (
     AuditEvent,
     ClientContact,
@@ -618,8 +618,8 @@ async def test_custom_demographics_never_reach_a_client_page(http, env):
 
 
 async def test_the_demo_client_has_details_to_show():
-    from portal import demo
-    from portal.clients import client_for_user
+    from portal.accounts.clients import client_for_user
+    from portal.demo import practice as demo
     from portal.tables import User
 
     await demo.seed(password="a demo passphrase for tests")

@@ -8,8 +8,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from portal import availability
-from portal.clock import utcnow
+from portal.core.clock import utcnow
+from portal.scheduling import availability
 from portal.tables import Appointment, AuditEvent, OutboxMail
 from portal.tables.people import ClientStatus
 from tests import factories

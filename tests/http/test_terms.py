@@ -6,7 +6,7 @@ import io
 
 from pypdf import PdfReader
 
-from portal import terms
+from portal.practice import terms
 from portal.tables import AuditEvent, TermsAcceptance
 from portal.tables.accounts import Role
 from tests import factories

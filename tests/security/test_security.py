@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from portal.app import create_app
-from portal.clock import utcnow
+from portal.core.clock import utcnow
 from portal.tables import LoginAttempt, Session
 from tests import factories
 from tests.conftest import client_for
@@ -202,7 +202,7 @@ async def test_pages_are_compressed_when_the_browser_accepts_it(http):
 def test_reset_tokens_are_redacted_from_access_logs(caplog):
     import logging
 
-    from portal import redact
+    from portal.core import redact
 
     redact.install()
     with caplog.at_level(logging.INFO, logger="uvicorn.access"):

@@ -3,7 +3,7 @@
 Every run gets PORTAL_ROOT=<tmp dir>, its own database file and a PORTAL_CONFIG that
 does not exist, so neither the repository's litestar.toml nor the test database (nor any
 PORTAL_* variable of the test run) is touched. The database is read back with the
-`sqlite3` module, the stored password hashes with `portal.passwords.verify_password`.
+`sqlite3` module, the stored password hashes with `portal.accounts.passwords.verify_password`.
 
 `portal demo` computes 28 argon2 hashes, so the demo databases are seeded once per
 module, in parallel, and shared; tests that write take a copy.
@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from portal.passwords import verify_password
+from portal.accounts.passwords import verify_password
 
 PORTAL = Path(sys.executable).with_name("portal")
 PASSWORD = "harbor-demo-pass"

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 from litestar.datastructures import FormMultiDict
 
-from portal import forms
-from portal.forms import FieldDef, FormDefinitionError
+from portal.demo.practice import DEMO_FORMS
+from portal.forms import assignments as forms
+from portal.forms.assignments import FieldDef, FormDefinitionError
 from portal.tables import AuditEvent, FormAssignment, FormTemplate
 from portal.tables.people import ClientStatus
 from tests import factories
 
-DEMO = Path(forms.__file__).parent / "data" / "demo-forms.toml"
+DEMO = DEMO_FORMS
 
 MINIMAL = {
     "form": [

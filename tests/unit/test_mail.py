@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from aiosmtpd.controller import Controller
 
-from portal import mail
-from portal.clock import utcnow
+from portal.core import mail
+from portal.core.clock import utcnow
 from portal.settings import MailSettings
 from portal.tables import OutboxMail
 from tests import factories

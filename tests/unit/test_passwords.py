@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from portal.passwords import hash_password, needs_rehash, verify_password
+from portal.accounts.passwords import hash_password, needs_rehash, verify_password
 
 # The phrase behind the module's dummy hash (public: it is in the source code).
 DUMMY_PHRASE = "not a real password, only here to spend the same time"

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal.scheduling import (
+from portal.scheduling.slots import (
     TELEHEALTH,
     DateException,
     Rules,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pyotp
 import pytest
 
-from portal import twofactor
+from portal.accounts import twofactor
 from tests.totp import hotp, totp
 
 

@@ -9,8 +9,8 @@ import zipfile
 
 import pytest
 
-from portal import uploads
-from portal.uploads import MAX_BYTES, UploadError, check, safe_display_name, sniff
+from portal.core import uploads
+from portal.core.uploads import MAX_BYTES, UploadError, check, safe_display_name, sniff
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x11" * 40

@@ -14,11 +14,12 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from portal import ledger, pdf, statements
-from portal.clients import provide_client
-from portal.clock import utcnow
+from portal.accounts.clients import provide_client
+from portal.billing import ledger, statements
+from portal.core import pdf
+from portal.core.clock import utcnow
 from portal.handlers.base import render, signed_in
-from portal.practices import PracticeInfo
+from portal.practice.info import PracticeInfo
 from portal.tables import Practice
 
 
@@ -54,9 +55,9 @@ class AccountController(Controller):
         status_code: int = 200,
     ) -> Template | Response:  # fmt: skip
         if as_pdf and status_code == 200:
-            html = request.app.template_engine.get_template("pages/account/pdf.html").render(
-                **context, body=page
-            )
+            html = request.app.template_engine.get_template(
+                "pages/billing/document_pdf.html"
+            ).render(**context, body=page)
             body = await pdf.render(html)
             return Response(
                 body, media_type="application/pdf",
@@ -64,7 +65,7 @@ class AccountController(Controller):
             )  # fmt: skip
         return await render(
             request,
-            "pages/account/document.html",
+            "pages/billing/document.html",
             {**context, "body": page},
             status_code=status_code,
         )
@@ -84,7 +85,7 @@ class AccountController(Controller):
         today = utcnow().astimezone(practice.time_zone).date()
         return await render(
             request,
-            "pages/account/index.html",
+            "pages/billing/account.html",
             {
                 "practice": practice,
                 "lines": list(reversed(all_lines)),
@@ -113,7 +114,7 @@ class AccountController(Controller):
         return await self._document(
             request,
             "receipts",
-            "partials/account/receipt.html",
+            "partials/billing/receipt.html",
             context,
             as_pdf=as_pdf,
             filename=f"receipt-{entry_id}.pdf",
@@ -143,7 +144,7 @@ class AccountController(Controller):
             "today": today,
         }
         return await self._document(
-            request, "statements", "partials/account/statement.html", context, as_pdf=as_pdf,
+            request, "statements", "partials/billing/statement.html", context, as_pdf=as_pdf,
             filename=f"statement-{s}-{e}.pdf", status_code=422 if error else 200,
         )  # fmt: skip
 
@@ -175,7 +176,7 @@ class AccountController(Controller):
         return await self._document(
             request,
             "superbills",
-            "partials/account/superbill.html",
+            "partials/billing/superbill.html",
             context,
             as_pdf=as_pdf,
             filename=f"superbill-{day}.pdf",
@@ -201,7 +202,7 @@ class AccountController(Controller):
             "lines": lines, "total": sum(x.cents for x in lines), "error": error, "today": today,
         }  # fmt: skip
         return await self._document(
-            request, "fsa", "partials/account/fsa.html", context, as_pdf=as_pdf,
+            request, "fsa", "partials/billing/fsa.html", context, as_pdf=as_pdf,
             filename=f"fsa-statement-{s}-{e}.pdf", status_code=422 if error else 200,
         )  # fmt: skip
 

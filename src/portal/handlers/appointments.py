@@ -10,12 +10,14 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from portal import appointments, calendars, dashboard, pdf
-from portal.appointments import AppointmentError
-from portal.clients import display_name, provide_client
-from portal.clock import utcnow
+from portal.accounts.clients import display_name, provide_client
+from portal.core import pdf
+from portal.core.clock import utcnow
+from portal.dashboard import widgets as dashboard
 from portal.handlers.base import client_ip, form_text, is_fragment_request, render, signed_in
-from portal.practices import PracticeInfo
+from portal.practice.info import PracticeInfo
+from portal.scheduling import appointments, calendars
+from portal.scheduling.appointments import AppointmentError
 from portal.settings import Settings
 
 # Sent with every change so the widgets that depend on appointments refresh.
@@ -49,7 +51,7 @@ class AppointmentController(Controller):
         )
         return await render(
             request,
-            "pages/dashboard.html",
+            "pages/dashboard/index.html",
             {
                 "client": client,
                 "name": display_name(client),
@@ -116,7 +118,9 @@ class AppointmentController(Controller):
         practice: NamedDependency[PracticeInfo],
     ) -> Template:
         return await render(
-            request, "pages/appointments_print.html", await self._list_context(client, practice)
+            request,
+            "pages/scheduling/appointments_print.html",
+            await self._list_context(client, practice),
         )
 
     @get("/{appointment_id:int}/calendar.ics")
@@ -169,7 +173,7 @@ async def appointments_pdf(
 ) -> Response:
     now = utcnow()
     visits = await appointments.upcoming(client["id"], now, practice)
-    html = request.app.template_engine.get_template("pages/appointments_pdf.html").render(
-        client=client, practice=practice, visits=visits, printed_at=now
-    )
+    html = request.app.template_engine.get_template(
+        "pages/scheduling/appointments_pdf.html"
+    ).render(client=client, practice=practice, visits=visits, printed_at=now)
     return _download(await pdf.render(html), "application/pdf", "appointments.pdf", inline=True)

@@ -10,11 +10,13 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from portal import accounts, audit, password_reset, signin
-from portal.crypto import Cipher
+from portal.accounts import auth as accounts
+from portal.accounts import password_reset, signin
+from portal.accounts.passwords import password_problem
+from portal.core import audit
+from portal.core.crypto import Cipher
 from portal.handlers.base import client_ip, form_text, render, safe_next, user_agent
-from portal.passwords import password_problem
-from portal.practices import PracticeInfo
+from portal.practice.info import PracticeInfo
 from portal.settings import Settings
 from portal.tables.accounts import LoginOutcome
 
@@ -77,7 +79,7 @@ def step_response(step: signin.Step, settings: Settings, target: str, user: dict
         location = target or home_for(user)
     cookies = [_cookie(session_cookie_name(settings), step.session_token, settings)]
     if step.device_token:
-        from portal.devices import COOKIE_MAX_AGE
+        from portal.accounts.devices import COOKIE_MAX_AGE
 
         cookies.append(
             _cookie(device_cookie_name(settings), step.device_token, settings, COOKIE_MAX_AGE)
@@ -97,7 +99,7 @@ class AuthController(Controller):
         notice = "Your password was changed. Sign in with the new one." if reset == "done" else ""
         return await render(
             request,
-            "pages/login.html",
+            "pages/accounts/login.html",
             {"next": safe_next(next, ""), "username": "", "notice": notice},
         )
 
@@ -145,7 +147,7 @@ class AuthController(Controller):
                 errors.append(FAILED)
         return await render(
             request,
-            "pages/login.html",
+            "pages/accounts/login.html",
             {"errors": errors, "username": username, "next": target},
             status_code=422,
         )
@@ -157,7 +159,9 @@ class AuthController(Controller):
         token = request.cookies.get(session_cookie_name(settings), "")
         if not token or await signin.pending_user(token) is None:
             return Redirect("/login", status_code=303)
-        return await render(request, "pages/login_two_factor.html", {"next": safe_next(next, "")})
+        return await render(
+            request, "pages/accounts/login_two_factor.html", {"next": safe_next(next, "")}
+        )
 
     @post("/login/two-factor", status_code=303)
     async def code(
@@ -175,7 +179,7 @@ class AuthController(Controller):
         if not code:
             return await render(
                 request,
-                "pages/login_two_factor.html",
+                "pages/accounts/login_two_factor.html",
                 {
                     "errors": ["Enter the 6-digit code from your app, or a recovery code."],
                     "next": target,
@@ -194,7 +198,7 @@ class AuthController(Controller):
         if result.expired:
             response = await render(
                 request,
-                "pages/login.html",
+                "pages/accounts/login.html",
                 {
                     "errors": [result.error or "That sign-in took too long. Please sign in again."],
                     "username": "",
@@ -207,7 +211,7 @@ class AuthController(Controller):
         if result.error:
             return await render(
                 request,
-                "pages/login_two_factor.html",
+                "pages/accounts/login_two_factor.html",
                 {"errors": [result.error], "next": target, "remember": remember},
                 status_code=422,
             )
@@ -227,7 +231,9 @@ class AuthController(Controller):
 
     @get("/password-reset")
     async def reset_request_page(self, request: Request) -> Template:
-        return await render(request, "pages/password_reset_request.html", {"identifier": ""})
+        return await render(
+            request, "pages/accounts/password_reset_request.html", {"identifier": ""}
+        )
 
     @post("/password-reset", status_code=200)
     async def reset_request(
@@ -241,7 +247,7 @@ class AuthController(Controller):
         if not identifier:
             return await render(
                 request,
-                "pages/password_reset_request.html",
+                "pages/accounts/password_reset_request.html",
                 {"errors": ["Enter your username or email address."], "identifier": ""},
                 status_code=422,
             )
@@ -251,14 +257,16 @@ class AuthController(Controller):
             portal_url=settings.server.public_url.rstrip("/"),
             ip=client_ip(request),
         )
-        return await render(request, "pages/password_reset_request.html", {"sent": RESET_SENT})
+        return await render(
+            request, "pages/accounts/password_reset_request.html", {"sent": RESET_SENT}
+        )
 
     @get("/password-reset/{token:str}")
     async def reset_page(self, request: Request, token: FromPath[str]) -> Template:
         valid = await password_reset.valid_reset(token) is not None
         return await render(
             request,
-            "pages/password_reset_form.html",
+            "pages/accounts/password_reset_form.html",
             {"token": token, "invalid": not valid},
             status_code=200 if valid else 410,
         )
@@ -272,7 +280,7 @@ class AuthController(Controller):
         if reset is None:
             return await render(
                 request,
-                "pages/password_reset_form.html",
+                "pages/accounts/password_reset_form.html",
                 {"token": token, "invalid": True},
                 status_code=410,
             )
@@ -285,14 +293,14 @@ class AuthController(Controller):
         if problem:
             return await render(
                 request,
-                "pages/password_reset_form.html",
+                "pages/accounts/password_reset_form.html",
                 {"token": token, "errors": [problem]},
                 status_code=422,
             )
         if await password_reset.complete(token, password, ip=client_ip(request)) is None:
             return await render(
                 request,
-                "pages/password_reset_form.html",
+                "pages/accounts/password_reset_form.html",
                 {"token": token, "invalid": True},
                 status_code=410,
             )

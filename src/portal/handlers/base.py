@@ -11,8 +11,8 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Template
 
-from portal.accounts import CurrentUser
-from portal.practices import current_practice
+from portal.accounts.auth import CurrentUser
+from portal.practice.info import current_practice
 
 
 class TwoFactorSetupRequired(Exception):

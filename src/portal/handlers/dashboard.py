@@ -8,11 +8,11 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from portal import dashboard
-from portal.clients import display_name, provide_client
-from portal.clock import utcnow
+from portal.accounts.clients import display_name, provide_client
+from portal.core.clock import utcnow
+from portal.dashboard import widgets as dashboard
 from portal.handlers.base import is_fragment_request, render, signed_in
-from portal.practices import PracticeInfo
+from portal.practice.info import PracticeInfo
 
 
 class DashboardController(Controller):
@@ -31,7 +31,7 @@ class DashboardController(Controller):
         )
         return await render(
             request,
-            "pages/dashboard.html",
+            "pages/dashboard/index.html",
             {"client": client, "name": display_name(client), "practice": practice, **context},
         )
 

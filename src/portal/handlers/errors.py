@@ -27,7 +27,9 @@ TITLES = {
 
 
 def _page_or_fragment(request: Request, status: int, message: str) -> Template:
-    name = "partials/error.html" if is_fragment_request(request) else "pages/error.html"
+    name = (
+        "partials/shared/error.html" if is_fragment_request(request) else "pages/shared/error.html"
+    )
     title = TITLES.get(status, "Something went wrong")
     return Template(
         template_name=name,

@@ -15,13 +15,14 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from portal import forms, pdf
-from portal.clients import provide_client
-from portal.clock import utcnow
-from portal.forms import Assignment, FormNotFound
+from portal.accounts.clients import provide_client
+from portal.core import pdf
+from portal.core.clock import utcnow
+from portal.core.menu import counts_for
+from portal.forms import assignments as forms
+from portal.forms.assignments import Assignment, FormNotFound
 from portal.handlers.base import client_ip, is_fragment_request, render, signed_in
-from portal.menu import counts_for
-from portal.practices import PracticeInfo
+from portal.practice.info import PracticeInfo
 
 # Targeted at <body>: the element that asked may have been swapped out already.
 CHANGED = json.dumps({"forms-changed": {"target": "body"}})

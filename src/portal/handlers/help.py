@@ -11,10 +11,10 @@ from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.response import Template
 
-from portal import pdf
-from portal.clock import utcnow
+from portal.core import pdf
+from portal.core.clock import utcnow
 from portal.handlers.base import render, signed_in
-from portal.practices import PracticeInfo
+from portal.practice.info import PracticeInfo
 from portal.settings import Settings
 
 PDF_NAME = "client-portal-guide.pdf"

@@ -13,12 +13,13 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from portal import insurance, uploads
-from portal.clients import provide_client
-from portal.clock import utcnow
+from portal.accounts.clients import provide_client
+from portal.core import uploads
+from portal.core.clock import utcnow
+from portal.core.uploads import Checked, UploadError
 from portal.handlers.base import client_ip, form_text, is_fragment_request, render, signed_in
-from portal.practices import PracticeInfo
-from portal.uploads import Checked, UploadError
+from portal.insurance import policy as insurance
+from portal.practice.info import PracticeInfo
 
 PAGE = "pages/insurance/index.html"
 PANEL = "partials/insurance/panel.html"

@@ -1,4 +1,4 @@
-"""The app's request hooks that give a client's full pages the left menu's counts (portal.menu).
+"""The app's request hooks that give a client's full pages the left menu's counts (portal.core.menu).
 
 Litestar takes one `before_request` and one `after_request` hook per layer. These are
 the app's: they remember the signed-in client, then after the handler add `menu_counts`
@@ -13,8 +13,9 @@ from contextvars import ContextVar
 from litestar import Request, Response
 from litestar.response import Template
 
-from portal import forms, messaging  # noqa: F401 - they register their counts
-from portal.menu import counts_for
+from portal.core.menu import counts_for
+from portal.forms import assignments as forms  # noqa: F401 - they register their counts
+from portal.messaging import threads as messaging  # noqa: F401 - they register their counts
 
 _client_user: ContextVar[int | None] = ContextVar("portal_menu_client", default=None)
 

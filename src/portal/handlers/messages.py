@@ -7,8 +7,8 @@ the typed text kept. `static/upload.js` sends the same form with XMLHttpRequest
 so the same handler answers with the fragment to swap: the thread after a reply,
 the compose form with its errors, or `HX-Redirect` to a new thread.
 
-The menu's unread badge is one of portal.menu's counts (registered in
-portal.messaging): one query per full page for every badge, none for fragments.
+The menu's unread badge is one of portal.core.menu's counts (registered in
+portal.messaging.threads): one query per full page for every badge, none for fragments.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from portal import audit, messaging, uploads
-from portal.clients import provide_client
+from portal.accounts.clients import provide_client
+from portal.core import audit, uploads
 from portal.handlers.base import client_ip, is_fragment_request, render, signed_in
-from portal.practices import PracticeInfo
+from portal.messaging import threads as messaging
+from portal.practice.info import PracticeInfo
 from portal.settings import Settings
 
 # Redirects carry a key, never the text.
@@ -67,12 +68,12 @@ class MessagesController(Controller):
     async def index(self, request: Request, client: NamedDependency[dict]) -> Template:
         return await render(
             request,
-            "pages/messages/index.html",
+            "pages/messaging/index.html",
             {
                 "threads": await messaging.threads(client, request.user.id),
                 "may_send": messaging.may_send(client),
             },
-            fragment="partials/messages/list.html",
+            fragment="partials/messaging/list.html",
         )
 
     async def _compose(
@@ -81,7 +82,7 @@ class MessagesController(Controller):
     ) -> Template:  # fmt: skip
         return await render(
             request,
-            "pages/messages/new.html",
+            "pages/messaging/new.html",
             {
                 "recipients": await messaging.recipients(client),
                 "may_send": messaging.may_send(client),
@@ -89,7 +90,7 @@ class MessagesController(Controller):
                 "errors": errors or {},
                 **_limits(),
             },
-            fragment="partials/messages/compose.html",
+            fragment="partials/messaging/compose.html",
             status_code=status_code,
         )
 
@@ -129,7 +130,7 @@ class MessagesController(Controller):
     ) -> Template:  # fmt: skip
         return await render(
             request,
-            "pages/messages/thread.html",
+            "pages/messaging/thread.html",
             {
                 "thread": view,
                 "may_send": messaging.may_send(client),
@@ -138,7 +139,7 @@ class MessagesController(Controller):
                 "draft": {"body": body},
                 **_limits(),
             },
-            fragment="partials/messages/thread.html",
+            fragment="partials/messaging/thread.html",
             status_code=status_code,
         )
 

@@ -11,12 +11,13 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from portal import audit, ledger, payments
-from portal.clients import provide_client
-from portal.crypto import Cipher
+from portal.accounts.clients import provide_client
+from portal.billing import ledger, payments
+from portal.billing.payments import Gateway, PaymentError
+from portal.core import audit
+from portal.core.crypto import Cipher
 from portal.handlers.base import client_ip, form_text, is_fragment_request, render, signed_in
-from portal.payments import Gateway, PaymentError
-from portal.practices import PracticeInfo
+from portal.practice.info import PracticeInfo
 from portal.settings import Settings
 
 # Sent after a payment so the balance widget and the tasks refresh themselves.
@@ -65,9 +66,9 @@ class PayController(Controller):
         }
         return await render(
             request,
-            "pages/pay.html",
+            "pages/billing/pay.html",
             context,
-            fragment="partials/pay/form.html",
+            fragment="partials/billing/pay_form.html",
             status_code=status_code,
         )
 
@@ -143,7 +144,7 @@ class PayController(Controller):
         if outcome.status == "succeeded":
             if is_fragment_request(request):
                 return Template(
-                    template_name="partials/pay/done.html",
+                    template_name="partials/billing/pay_done.html",
                     context={
                         "entry_id": outcome.ledger_entry_id,
                         "balance": await ledger.balance(client["id"]),
@@ -211,7 +212,7 @@ class CardsController(Controller):
     ):  # noqa: ANN001, ANN202
         return await render(
             request,
-            "pages/account/cards.html",
+            "pages/billing/cards.html",
             {
                 "cards": await payments.cards(client["id"]) if gateway else [],
                 "available": gateway is not None,
@@ -220,7 +221,7 @@ class CardsController(Controller):
                 "error": error,
                 "notice": notice,
             },
-            fragment="partials/account/cards.html",
+            fragment="partials/billing/cards.html",
             status_code=status_code,
         )
 

@@ -11,14 +11,16 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
-from portal import accounts, audit, devices, twofactor
-from portal.clients import client_for_user
-from portal.crypto import Cipher
+from portal.accounts import auth as accounts
+from portal.accounts import devices, twofactor
+from portal.accounts.clients import client_for_user
+from portal.accounts.passwords import password_problem
+from portal.accounts.signin import two_factor_required
+from portal.core import audit
+from portal.core.crypto import Cipher
 from portal.handlers.base import client_ip, form_text, is_fragment_request, render, signed_in
-from portal.passwords import password_problem
-from portal.practices import PracticeInfo
+from portal.practice.info import PracticeInfo
 from portal.settings import Settings
-from portal.signin import two_factor_required
 from portal.tables import User
 
 SETUP_OK = {"before_two_factor_setup": True}
@@ -66,7 +68,9 @@ class ProfileController(Controller):
     async def profile(self, request: Request, done: FromQuery[str] = "") -> Template:
         user = request.user
         account = await _account(user.id)
-        from portal import profile_details  # phones, emails, reminders, contacts, photo ID
+        from portal.profile import (
+            details as profile_details,  # phones, emails, reminders, contacts, photo ID
+        )
 
         client = None if user.is_staff else await client_for_user(user.id)
         return await render(

@@ -4,7 +4,7 @@ Each section of the profile page is a fragment with its own forms. Every POST
 answers the re-rendered section for htmx (422 with what was typed kept when
 something is wrong), or without JavaScript a 303 to `/profile` on success and
 the whole profile page (422) with the message in its section otherwise. The
-rules are in `portal.profile_details`; another client's rows answer 404.
+rules are in `portal.profile.details`; another client's rows answer 404.
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from portal import profile_details, twofactor, uploads
-from portal.clients import provide_client
+from portal.accounts import twofactor
+from portal.accounts.clients import provide_client
+from portal.core import uploads
 from portal.handlers.base import client_ip, form_text, is_fragment_request, render, signed_in
-from portal.profile_details import Invalid, NotFound
+from portal.profile import details as profile_details
+from portal.profile.details import Invalid, NotFound
 from portal.tables import User
 
 FRAGMENTS = {

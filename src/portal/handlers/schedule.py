@@ -16,12 +16,13 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from portal import appointments, booking, scheduling
-from portal.booking import BookingError
-from portal.clients import provide_client
-from portal.clock import utcnow
+from portal.accounts.clients import provide_client
+from portal.core.clock import utcnow
 from portal.handlers.base import client_ip, render, signed_in
-from portal.practices import PracticeInfo
+from portal.practice.info import PracticeInfo
+from portal.scheduling import appointments, booking
+from portal.scheduling import slots as scheduling
+from portal.scheduling.booking import BookingError
 from portal.settings import Settings
 
 
@@ -91,9 +92,9 @@ class ScheduleController(Controller):
         }
         return await render(
             request,
-            "pages/schedule.html",
+            "pages/scheduling/schedule.html",
             context,
-            fragment="partials/schedule/picker.html",
+            fragment="partials/scheduling/picker.html",
             status_code=status_code,
         )
 
@@ -121,7 +122,7 @@ class ScheduleController(Controller):
         name, address = await booking.place_label(c.place)
         return await render(
             request,
-            "pages/schedule_review.html",
+            "pages/scheduling/review.html",
             {
                 "c": c,
                 "practice": practice,
@@ -183,5 +184,5 @@ class ScheduleController(Controller):
         except appointments.AppointmentError as exc:
             raise NotFoundException() from exc
         return await render(
-            request, "pages/schedule_booked.html", {"v": visit, "practice": practice}
+            request, "pages/scheduling/booked.html", {"v": visit, "practice": practice}
         )

@@ -10,12 +10,12 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
-from portal import payments
-from portal.appointments import practice_day
-from portal.clock import utcnow
-from portal.crypto import Cipher
+from portal.billing import payments
+from portal.core.clock import utcnow
+from portal.core.crypto import Cipher
 from portal.handlers.base import client_ip, form_text, render, staff_only
-from portal.practices import PracticeInfo
+from portal.practice.info import PracticeInfo
+from portal.scheduling.appointments import practice_day
 from portal.tables.accounts import Role
 
 

@@ -8,7 +8,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Response
 
-from portal.assets import Assets
+from portal.core.assets import Assets
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 

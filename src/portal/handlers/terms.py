@@ -7,9 +7,10 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
-from portal import pdf, terms
+from portal.core import pdf
 from portal.handlers.base import client_ip, render, signed_in
-from portal.practices import PracticeInfo
+from portal.practice import terms
+from portal.practice.info import PracticeInfo
 
 # Reachable while acceptance (or two-factor setup) is still pending.
 PENDING_OK = {"before_terms": True, "before_two_factor_setup": True}
@@ -36,7 +37,7 @@ class TermsController(Controller):
     @get("/pdf", opt=PENDING_OK)
     async def as_pdf(self, request: Request, practice: NamedDependency[PracticeInfo]) -> Response:
         context = await self._context(request)
-        html = request.app.template_engine.get_template("pages/terms/pdf.html").render(
+        html = request.app.template_engine.get_template("pages/terms/terms_pdf.html").render(
             practice=practice, **context
         )
         return Response(

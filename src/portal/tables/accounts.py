@@ -34,7 +34,7 @@ class User(Table, tablename="portal_user"):
     active = Boolean(default=True)
     created_at = Timestamptz()
     password_changed_at = Timestamptz(null=True, default=None)
-    # Two-factor (TOTP): the secret is encrypted with the app's key (portal.crypto).
+    # Two-factor (TOTP): the secret is encrypted with the app's key (portal.core.crypto).
     totp_secret = Text(default="")
     # A secret shown on the setup page, kept until a valid code enables it.
     totp_pending_secret = Text(default="")

@@ -12,7 +12,7 @@ from portal.tables.practice import Practice
 class PaymentSettings(Table):
     practice = ForeignKey(Practice, on_delete=OnDelete.cascade, null=False, unique=True)
     publishable_key = Varchar(length=200, default="")
-    # Encrypted with the app's key (portal.crypto); never shown back in full.
+    # Encrypted with the app's key (portal.core.crypto); never shown back in full.
     secret_key = Text(default="")
     webhook_secret = Text(default="")
     # Shown in place of the secrets: their last four characters.

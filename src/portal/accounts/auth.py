@@ -1,0 +1,339 @@
+"""Sign-in, throttling and server-side sessions. No HTTP here: handlers call these.
+
+A session is a random token given to the browser; the database keeps only its
+SHA-256, so a copy of the database does not let anyone sign in. Sessions end
+after `idle` without a request or `absolute` after sign-in, whichever is first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from portal.accounts.passwords import hash_password, needs_rehash, verify_password
+from portal.core import audit
+from portal.core.clock import utcnow
+from portal.tables import LoginAttempt, Session, User
+from portal.tables.accounts import LoginOutcome, Role
+
+# Refresh `last_seen_at` at most this often: a write per request is wasted I/O.
+TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Throttle:
+    max_per_account: int
+    max_per_ip: int
+    window: timedelta
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    idle: timedelta
+    absolute: timedelta
+
+
+@dataclass(frozen=True)
+class SignIn:
+    outcome: LoginOutcome
+    user: dict | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is LoginOutcome.success
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    id: int
+    username: str
+    email: str
+    role: Role
+    session_id: int
+    must_set_up_two_factor: bool = False
+    must_accept_terms: bool = False
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role is not Role.client
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalise_username(username: str) -> str:
+    return username.strip().lower()
+
+
+# Attempts that count towards throttling. A refused ("locked") attempt does not:
+# the lock lifts a window after the last real failure.
+FAILURES = (
+    LoginOutcome.wrong_password,
+    LoginOutcome.unknown_user,
+    LoginOutcome.inactive,
+    LoginOutcome.wrong_code,
+    LoginOutcome.replayed_code,
+)
+
+
+async def _failures_since(since: datetime, *, username: str | None = None, ip: str | None = None):
+    failed = [o.value for o in FAILURES]
+    query = LoginAttempt.count().where(LoginAttempt.at >= since, LoginAttempt.outcome.is_in(failed))
+    if username is not None:
+        query = query.where(LoginAttempt.username == username)
+    if ip is not None:
+        query = query.where(LoginAttempt.ip == ip)
+    return await query
+
+
+async def is_throttled(username: str, ip: str, throttle: Throttle) -> bool:
+    since = utcnow() - throttle.window
+    if await _failures_since(since, username=username) >= throttle.max_per_account:
+        return True
+    return await _failures_since(since, ip=ip) >= throttle.max_per_ip
+
+
+async def authenticate(
+    username: str, password: str, *, ip: str, user_agent: str, throttle: Throttle
+) -> SignIn:
+    """Check a username and password; record a failed attempt.
+
+    Unknown users, wrong passwords and inactive accounts cost the same argon2
+    verification and come back as one indistinguishable failure to the caller's
+    user; only the stored attempt says which it was. A success is recorded by
+    the caller once it knows whether a second factor follows (`record_attempt`).
+    """
+    username = normalise_username(username)
+    user = await User.select().where(User.username == username).first()
+    if await is_throttled(username, ip, throttle):
+        verify_password(None, password)  # same cost as any other answer
+        outcome = LoginOutcome.locked
+    elif not verify_password(user["password_hash"] if user else None, password):
+        outcome = LoginOutcome.wrong_password if user else LoginOutcome.unknown_user
+    elif not user["active"]:
+        outcome = LoginOutcome.inactive
+    else:
+        outcome = LoginOutcome.success
+        if needs_rehash(user["password_hash"]):
+            await User.update({User.password_hash: hash_password(password)}).where(
+                User.id == user["id"]
+            )
+    if outcome is not LoginOutcome.success:
+        await record_attempt(
+            user["id"] if user else None, username, outcome, ip=ip, user_agent=user_agent
+        )
+        return SignIn(outcome, None)
+    return SignIn(outcome, user)
+
+
+async def record_attempt(
+    user_id: int | None, username: str, outcome: LoginOutcome, *, ip: str, user_agent: str
+) -> None:
+    await LoginAttempt.insert(
+        LoginAttempt(
+            user=user_id,
+            username=username[:150],
+            ip=ip,
+            user_agent=user_agent[:300],
+            outcome=outcome,
+            at=utcnow(),
+        )
+    )
+
+
+async def start_session(
+    user_id: int,
+    *,
+    ip: str,
+    user_agent: str,
+    pending_two_factor: bool = False,
+    needs_two_factor_setup: bool = False,
+    remember_device: bool = False,
+    needs_terms_acceptance: bool = False,
+) -> str:
+    """A new session with a fresh random token (never reuse one across sign-ins)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    await Session.insert(
+        Session(
+            user=user_id,
+            token_hash=token_hash(token),
+            created_at=now,
+            last_seen_at=now,
+            ip=ip,
+            user_agent=user_agent[:300],
+            pending_two_factor=pending_two_factor,
+            needs_two_factor_setup=needs_two_factor_setup,
+            remember_device=remember_device,
+            needs_terms_acceptance=needs_terms_acceptance,
+        )
+    )
+    if not pending_two_factor:
+        await audit.record("session.start", actor_id=user_id, ip=ip)
+    return token
+
+
+async def resolve_session(token: str, policy: SessionPolicy) -> CurrentUser | None:
+    """The signed-in user for a session token, or None if unknown, ended or expired."""
+    if not token:
+        return None
+    row = (
+        await Session.select(
+            Session.id,
+            Session.created_at,
+            Session.last_seen_at,
+            Session.user.id.as_alias("user_id"),
+            Session.user.username,
+            Session.user.email,
+            Session.user.role,
+            Session.user.active,
+            Session.pending_two_factor,
+            Session.needs_two_factor_setup,
+            Session.needs_terms_acceptance,
+        )
+        .where(Session.token_hash == token_hash(token))
+        .first()
+    )
+    if row is None or row["pending_two_factor"]:
+        return None
+    now = utcnow()
+    if (
+        not row["user.active"]
+        or now - row["last_seen_at"] > policy.idle
+        or now - row["created_at"] > policy.absolute
+    ):
+        await Session.delete().where(Session.id == row["id"])
+        return None
+    if now - row["last_seen_at"] > TOUCH_INTERVAL:
+        await Session.update({Session.last_seen_at: now}).where(Session.id == row["id"])
+    return CurrentUser(
+        id=row["user_id"],
+        username=row["user.username"],
+        email=row["user.email"],
+        role=Role(row["user.role"]),
+        session_id=row["id"],
+        must_set_up_two_factor=row["needs_two_factor_setup"],
+        must_accept_terms=row["needs_terms_acceptance"],
+    )
+
+
+async def end_session(token: str) -> None:
+    await Session.delete().where(Session.token_hash == token_hash(token))
+
+
+async def create_user(username: str, email: str, password: str, role: Role) -> int:
+    row = await User.insert(
+        User(
+            username=normalise_username(username),
+            email=email.strip(),
+            password_hash=hash_password(password),
+            role=role,
+            active=True,
+            created_at=utcnow(),
+        )
+    ).returning(User.id)
+    return row[0]["id"]
+
+
+async def count_failures(username: str, window: timedelta) -> int:
+    return await _failures_since(utcnow() - window, username=normalise_username(username))
+
+
+async def end_other_sessions(user_id: int, keep_session_id: int | None) -> int:
+    query = Session.delete().where(Session.user == user_id)
+    if keep_session_id is not None:
+        query = query.where(Session.id != keep_session_id)
+    rows = await query.returning(Session.id)
+    return len(rows)
+
+
+async def active_sessions(user_id: int) -> list[dict]:
+    return (
+        await Session.select(
+            Session.id, Session.created_at, Session.last_seen_at, Session.ip, Session.user_agent
+        )
+        .where(Session.user == user_id, Session.pending_two_factor.eq(False))
+        .order_by(Session.last_seen_at, ascending=False)
+    )
+
+
+async def login_history(user_id: int, limit: int = 50) -> list[dict]:
+    return (
+        await LoginAttempt.select(
+            LoginAttempt.at, LoginAttempt.ip, LoginAttempt.user_agent, LoginAttempt.outcome
+        )
+        .where(LoginAttempt.user == user_id)
+        .order_by(LoginAttempt.at, ascending=False)
+        .order_by(LoginAttempt.id, ascending=False)
+        .limit(limit)
+    )
+
+
+async def check_password(user_id: int, password: str) -> bool:
+    row = await User.select(User.password_hash).where(User.id == user_id).first()
+    return verify_password(row["password_hash"] if row else None, password)
+
+
+async def set_password(user_id: int, password: str) -> None:
+    """New hash; every session and every remembered device of the account ends."""
+    from portal.accounts.devices import forget_all
+
+    await User.update(
+        {User.password_hash: hash_password(password), User.password_changed_at: utcnow()}
+    ).where(User.id == user_id)
+    await forget_all(user_id)
+
+
+async def username_taken(username: str, except_user: int | None = None) -> bool:
+    query = User.exists().where(User.username == normalise_username(username))
+    if except_user is not None:
+        query = query.where(User.id != except_user)
+    return await query
+
+
+async def username_of(user_id: int) -> str:
+    row = await User.select(User.username).where(User.id == user_id).first()
+    return row["username"] if row else ""
+
+
+@dataclass(frozen=True)
+class ChangeNotice:
+    """Where a security change happened and how to tell the account's owner about it."""
+
+    ip: str
+    practice_name: str
+    portal_url: str
+
+
+async def notify_change(user: CurrentUser, notice: ChangeNotice, template: str, **context) -> None:
+    """Mail the account's owner that a security setting changed (no secrets in it)."""
+    if user.email:
+        from portal.core import mail
+
+        await mail.queue(
+            user.email,
+            template,
+            practice_name=notice.practice_name,
+            username=user.username,
+            portal_url=notice.portal_url,
+            **context,
+        )
+
+
+async def change_password(user: CurrentUser, new_password: str, notice: ChangeNotice) -> None:
+    """New password; every other session and every remembered device ends; the owner is told."""
+    from portal.core.db import write_transaction
+
+    async with write_transaction():
+        await set_password(user.id, new_password)
+        ended = await end_other_sessions(user.id, user.session_id)
+        await notify_change(user, notice, "password_changed")
+        await audit.record(
+            "account.password_changed",
+            actor_id=user.id,
+            ip=notice.ip,
+            detail={"other_sessions_ended": ended},
+        )

@@ -1,0 +1,279 @@
+"""Self-scheduling: what a client may choose, the slots on offer, and booking one.
+
+Every rule is checked again when booking, whatever the form said. The database
+has the last word on double booking (an exclusion constraint on PostgreSQL,
+triggers inside an immediate transaction on SQLite): of two clients racing for
+one slot, exactly one insert succeeds and the other hears "just taken".
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from piccolo.engine.sqlite import TransactionType
+
+from portal.core import audit, mail
+from portal.practice.info import PracticeInfo, format_address
+from portal.scheduling import slots as scheduling
+from portal.scheduling.slots import TELEHEALTH, DateException, Place, Rules, WeeklyHours
+from portal.tables import (
+    Appointment,
+    AvailabilityBlock,
+    AvailabilityException,
+    Location,
+    Provider,
+    Service,
+)
+from portal.tables.scheduling import AppointmentStatus
+
+
+class BookingError(Exception):
+    def __init__(self, message: str, *, taken: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.taken = taken
+
+
+TAKEN = "That time was just taken by someone else. Here are the times still free."
+
+
+@dataclass
+class Choices:
+    """What the client picked (any part may be missing) and what they may pick."""
+
+    providers: list[dict]
+    services: list[dict] = field(default_factory=list)
+    places: list[tuple[str, str]] = field(default_factory=list)  # (value, label)
+    provider: dict | None = None
+    service: dict | None = None
+    place: Place | None = None
+    reason: str = ""  # why nothing can be offered, when nothing can
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.provider and self.service and self.place is not None and not self.reason)
+
+
+def parse_place(value: str) -> Place | None:
+    if value == TELEHEALTH:
+        return TELEHEALTH
+    return int(value) if value.isdigit() else None
+
+
+def _statuses(provider: dict) -> list[str]:
+    raw = provider["self_schedule_statuses"]
+    return json.loads(raw) if isinstance(raw, str) else list(raw or [])
+
+
+async def _provider_places(provider_id: int) -> list[tuple[str, str]]:
+    """The places this provider takes online bookings at (weekly hours or extra hours)."""
+    rows = await AvailabilityBlock.select(
+        AvailabilityBlock.location.id.as_alias("location_id"),
+        AvailabilityBlock.location.name.as_alias("location_name"),
+        AvailabilityBlock.telehealth,
+    ).where(AvailabilityBlock.provider == provider_id, AvailabilityBlock.bookable_online.eq(True))
+    places: dict[str, str] = {}
+    for r in rows:
+        if r["telehealth"]:
+            places[TELEHEALTH] = "Telehealth (video)"
+        elif r["location_id"]:
+            places[str(r["location_id"])] = r["location_name"]
+    return sorted(places.items(), key=lambda kv: (kv[0] == TELEHEALTH, kv[1]))
+
+
+async def choices(
+    client: dict, provider_id: int | None, service_id: int | None, place_value: str
+) -> Choices:
+    providers = await Provider.select(
+        Provider.id, Provider.display_name, Provider.credentials, Provider.self_schedule_statuses,
+        Provider.slot_minutes, Provider.min_notice_hours, Provider.horizon_days,
+    ).where(Provider.active.eq(True), Provider.practice == client["practice"]).order_by(Provider.display_name)  # fmt: skip
+    c = Choices(providers=providers)
+    c.provider = next((p for p in providers if p["id"] == provider_id), None)
+    if c.provider is None:
+        return c
+    if client["status"] not in _statuses(c.provider):
+        c.reason = (
+            f"{c.provider['display_name']} does not take online bookings for clients whose "
+            f"status is “{client['status']}”. Please call the practice to book."
+        )
+        return c
+    c.services = await Service.select(
+        Service.id, Service.name, Service.duration_minutes, Service.telehealth_allowed, Service.client_may_schedule
+    ).where(Service.active.eq(True), Service.practice == client["practice"]).order_by(Service.name)  # fmt: skip
+    c.service = next((s for s in c.services if s["id"] == service_id), None)
+    c.services = [s for s in c.services if s["client_may_schedule"] or s["id"] == service_id]
+    places = await _provider_places(c.provider["id"])
+    if not places:
+        c.reason = f"{c.provider['display_name']} does not take online bookings. Please call the practice to book."
+        return c
+    if c.service is None:
+        c.places = places
+        return c
+    if not c.service["client_may_schedule"]:
+        c.reason = (
+            f"“{c.service['name']}” can't be booked online. Please call the practice to book it."
+        )
+        return c
+    c.places = [p for p in places if p[0] != TELEHEALTH or c.service["telehealth_allowed"]]
+    if not c.places:
+        c.reason = f"“{c.service['name']}” is not offered by telehealth, and {c.provider['display_name']} takes online bookings only for telehealth."
+        return c
+    place = parse_place(place_value)
+    if place is not None:
+        if str(place) not in {p[0] for p in c.places}:
+            if place == TELEHEALTH and not c.service["telehealth_allowed"]:
+                c.reason = f"“{c.service['name']}” is not offered by telehealth. Choose an office."
+            else:
+                c.reason = f"{c.provider['display_name']} does not take online bookings there. Choose another place."
+            return c
+        c.place = place
+    return c
+
+
+def rules_for(provider: dict, service: dict) -> Rules:
+    return Rules(
+        slot_minutes=provider["slot_minutes"],
+        duration_minutes=service["duration_minutes"],
+        notice=timedelta(hours=provider["min_notice_hours"]),
+        horizon=timedelta(days=provider["horizon_days"]),
+    )
+
+
+async def _schedule_inputs(
+    provider_id: int, first: date, last: date, tz
+) -> tuple[list, list, list]:  # noqa: ANN001
+    blocks = await AvailabilityBlock.select().where(AvailabilityBlock.provider == provider_id)
+    weekly = [
+        WeeklyHours(
+            b["weekday"],
+            b["start_minute"],
+            b["end_minute"],
+            TELEHEALTH if b["telehealth"] else b["location"],
+            b["bookable_online"],
+        )  # fmt: skip
+        for b in blocks
+    ]
+    rows = await AvailabilityException.select().where(
+        AvailabilityException.provider == provider_id,
+        AvailabilityException.on_date >= first,
+        AvailabilityException.on_date <= last,
+    )
+    exceptions = [
+        DateException(
+            r["on_date"],
+            r["kind"],
+            r["start_minute"],
+            r["end_minute"],
+            TELEHEALTH if r["telehealth"] else r["location"],
+            r["bookable_online"],
+        )  # fmt: skip
+        for r in rows
+    ]
+    window_start = scheduling.local_instant(first, 0, tz)
+    window_end = scheduling.local_instant(last, 1440, tz)
+    booked = await Appointment.select(Appointment.starts_at, Appointment.ends_at).where(
+        Appointment.provider == provider_id,
+        Appointment.status != AppointmentStatus.cancelled,
+        Appointment.starts_at < window_end,
+        Appointment.ends_at > window_start,
+    )
+    return weekly, exceptions, [(a["starts_at"], a["ends_at"]) for a in booked]
+
+
+async def slots(
+    c: Choices, first: date, last: date, practice: PracticeInfo, now: datetime
+) -> list[datetime]:
+    assert c.complete
+    tz = practice.time_zone
+    weekly, exceptions, appointments = await _schedule_inputs(c.provider["id"], first, last, tz)
+    return scheduling.slots_between(
+        first, last, weekly=weekly, exceptions=exceptions, appointments=appointments,
+        place=c.place, rules=rules_for(c.provider, c.service), tz=tz, now=now,
+    )  # fmt: skip
+
+
+async def next_free(
+    c: Choices, after: date, practice: PracticeInfo, now: datetime
+) -> datetime | None:
+    """The first free slot from `after` to the end of the horizon, if any."""
+    last = (now + timedelta(days=c.provider["horizon_days"])).astimezone(practice.time_zone).date()
+    if after > last:
+        return None
+    found = await slots(c, after, last, practice, now)
+    return found[0] if found else None
+
+
+async def book(
+    client: dict, c: Choices, start: datetime, *, practice: PracticeInfo, now: datetime,
+    actor_id: int, ip: str, portal_url: str,
+) -> int:  # fmt: skip
+    """Book `start` if it is still on offer; the new appointment's id."""
+    if not c.complete:
+        raise BookingError(c.reason or "Choose a provider, a service and a place first.")
+    tz = practice.time_zone
+    day = start.astimezone(tz).date()
+    if start not in await slots(c, day, day, practice, now):
+        rules = rules_for(c.provider, c.service)
+        if start < now + rules.notice:
+            hours = c.provider["min_notice_hours"]
+            raise BookingError(
+                f"Online bookings need at least {hours} hours' notice. Choose a later time."
+            )
+        if start > now + rules.horizon:
+            raise BookingError(
+                f"Online bookings open {c.provider['horizon_days']} days ahead. Choose an earlier time."
+            )
+        raise BookingError(TAKEN, taken=True)
+    end = start + timedelta(minutes=c.service["duration_minutes"])
+    telehealth = c.place == TELEHEALTH
+    db = Appointment._meta.db
+    kind = TransactionType.immediate if db.engine_type == "sqlite" else None
+    try:
+        async with db.transaction(**({"transaction_type": kind} if kind else {})):
+            row = await Appointment.insert(
+                Appointment(
+                    client=client["id"],
+                    provider=c.provider["id"],
+                    service=c.service["id"],
+                    location=None if telehealth else c.place,
+                    telehealth=telehealth,
+                    starts_at=start,
+                    ends_at=end,
+                    status=AppointmentStatus.scheduled,
+                    created_at=now,
+                )  # fmt: skip
+            ).returning(Appointment.id)
+            appointment_id = row[0]["id"]
+            await audit.record(
+                "appointment.booked",
+                actor_id=actor_id,
+                ip=ip,
+                subject=f"appointment:{appointment_id}",
+            )
+            provider_email = (
+                await Provider.select(Provider.user.email.as_alias("email"))
+                .where(Provider.id == c.provider["id"])
+                .first()
+            )["email"]
+            if provider_email:
+                await mail.queue(
+                    provider_email, "appointment_changed", what="booked",
+                    when=start.astimezone(tz).strftime("%A %-d %B %Y at %-I:%M %p %Z"),
+                    practice_name=practice.name, portal_url=portal_url,
+                )  # fmt: skip
+    except Exception as exc:
+        if "no_double_booking" in str(exc) or type(exc).__name__ == "ExclusionViolationError":
+            raise BookingError(TAKEN, taken=True) from exc
+        raise
+    return appointment_id
+
+
+async def place_label(place: Place) -> tuple[str, str]:
+    """A place's name and address for the review page."""
+    if place == TELEHEALTH:
+        return "Telehealth (video)", ""
+    row = await Location.select().where(Location.id == place).first()
+    return (row["name"], format_address(row)) if row else ("", "")
