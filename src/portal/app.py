@@ -22,17 +22,22 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 
+from portal.accounts import twofactor
 from portal.accounts.auth import SessionPolicy
-from portal.core import db, redact
+from portal.billing import ledger
+from portal.core import db, menu, redact
 from portal.core.assets import Assets
 from portal.core.crypto import Cipher
+from portal.core.errors import DomainError
 from portal.core.mail import Worker
 from portal.core.templating import register_filters
+from portal.dashboard import tasks
+from portal.forms import assignments as forms
 from portal.handlers import errors
 from portal.handlers.account import AccountController
 from portal.handlers.appointments import AppointmentController, appointments_ics, appointments_pdf
 from portal.handlers.auth import AuthController, session_cookie_name
-from portal.handlers.base import TermsAcceptanceRequired, TwoFactorSetupRequired
+from portal.handlers.base import TermsAcceptanceRequired, TwoFactorSetupRequired, provide_actor
 from portal.handlers.dashboard import DashboardController
 from portal.handlers.forms import FormsController
 from portal.handlers.health import healthz
@@ -48,15 +53,32 @@ from portal.handlers.schedule import ScheduleController
 from portal.handlers.staff import PaymentSettingsController, StaffController
 from portal.handlers.static import static_file
 from portal.handlers.terms import TermsController
+from portal.insurance import policy as insurance
+from portal.messaging import threads as messaging
 from portal.practice.info import PracticeInfo, current_practice
+from portal.scheduling import appointments
 from portal.settings import Settings, load
 
 PACKAGE = Path(__file__).resolve().parent
 PUBLIC_PATHS = ["^/static/", "^/healthz$", "^/webhooks/"]
 
 
+# What the dashboard's tasks widget lists, in this order, and the left menu's counts:
+# each area offers its own, registered here rather than by importing for side effects.
+TASK_SOURCES = (
+    ledger.balance_due,
+    appointments.awaiting_confirmation,
+    forms.open_forms,
+    insurance.insurance_not_answered,
+    twofactor.two_factor_off,
+)
+MENU_COUNTS = {"forms": forms.OPEN_COUNT, "messages": messaging.UNREAD_TOTAL}
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load()
+    tasks.use(TASK_SOURCES)
+    menu.use(MENU_COUNTS)
     redact.install()
     engine = db.make_engine(settings)
     db.bind(engine)
@@ -123,6 +145,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "assets": Provide(lambda: assets, use_cache=True, sync_to_thread=False),
             "cipher": Provide(lambda: cipher, use_cache=True, sync_to_thread=False),
             "practice": Provide(provide_practice),
+            "actor": Provide(provide_actor),
         },
         middleware=[
             DefineMiddleware(
@@ -166,6 +189,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             NotAuthorizedException: errors.not_signed_in,
             TwoFactorSetupRequired: errors.two_factor_setup_required,
             TermsAcceptanceRequired: errors.terms_acceptance_required,
+            DomainError: errors.domain_error,
             HTTPException: errors.http_error,
             Exception: errors.server_error,
         },

@@ -82,6 +82,11 @@ class Settings(msgspec.Struct, kw_only=True):
         return p if p.is_absolute() else Path(self.root) / p
 
     @property
+    def portal_url(self) -> str:
+        """The portal's public address without a trailing slash, for links in mails and PDFs."""
+        return self.server.public_url.rstrip("/")
+
+    @property
     def https(self) -> bool:
         return self.server.public_url.startswith("https://")
 

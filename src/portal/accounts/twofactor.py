@@ -23,7 +23,7 @@ from portal.core import audit
 from portal.core.clock import utcnow
 from portal.core.crypto import Cipher
 from portal.core.db import write_transaction
-from portal.dashboard.tasks import Task, TaskContext, task_source
+from portal.dashboard.tasks import Task, TaskContext
 from portal.tables import RecoveryCode, Session, User
 
 STEP_SECONDS = 30
@@ -229,7 +229,6 @@ async def is_enabled(user_id: int) -> bool:
     return bool(row and row["totp_enabled_at"])
 
 
-@task_source
 async def two_factor_off(ctx: TaskContext) -> list[Task]:
     if await is_enabled(ctx.user_id):
         return []

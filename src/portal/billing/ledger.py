@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portal.dashboard.tasks import Task, TaskContext, task_source
+from portal.dashboard.tasks import Task, TaskContext
 from portal.tables import LedgerEntry
 
 BALANCE_SQL = """
@@ -39,7 +39,6 @@ async def balance(client_id: int) -> Balance:
     return Balance(int(rows[0]["cents"]))
 
 
-@task_source
 async def balance_due(ctx: TaskContext) -> list[Task]:
     b = await balance(ctx.client_id)
     if not b.owed:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import unquote, urlparse
 
 from piccolo.engine.base import Engine
@@ -65,18 +67,29 @@ async def is_migrated(engine: Engine) -> bool:
     return bool(rows)
 
 
-def write_transaction():  # noqa: ANN201 - Piccolo's transaction context manager
-    """A transaction that will write: IMMEDIATE on SQLite, a plain one on PostgreSQL.
+@asynccontextmanager
+async def write_transaction(*, lock_client: int | None = None) -> AsyncIterator[None]:
+    """The one transaction for code that writes: IMMEDIATE on SQLite, plain on PostgreSQL.
 
     SQLite's default (DEFERRED) transaction starts as a reader; in WAL mode, if
     another connection commits a write before it upgrades, its first write fails
     at once with "database is locked" (a stale snapshot: waiting cannot help).
     Taking the write lock up front makes such transactions queue instead.
+
+    `lock_client`: a client whose records change one writer at a time. On
+    PostgreSQL that client's row is locked (FOR UPDATE) until commit; on SQLite
+    the IMMEDIATE transaction already admits one writer at a time.
+
     Nested inside another transaction, it joins that one.
     """
-    from portal.tables import Practice
+    from portal.tables import Client
 
-    engine = Practice._meta.db
+    engine = Client._meta.db
     if engine.engine_type == "sqlite":
-        return engine.transaction(transaction_type=TransactionType.immediate)
-    return engine.transaction()
+        async with engine.transaction(transaction_type=TransactionType.immediate):
+            yield
+        return
+    async with engine.transaction():
+        if lock_client is not None:
+            await Client.select(Client.id).where(Client.id == lock_client).lock_rows()
+        yield

@@ -7,8 +7,8 @@ signed-in client's full-page template (`pages/...`) as `menu_counts`; htmx
 fragments, widgets, redirects and downloads render no menu and pay nothing.
 
 However many entries carry a count, the database is asked once: each area
-registers a query with `menu_count(key, sql)` when its module is imported, and
-`counts_for()` runs them all as one `SELECT (...) AS a, (...) AS b`. Each `{}`
+offers a query, the app registers them with `use({key: sql})` where it is built
+(`portal.app`), and `counts_for()` runs them all as one `SELECT (...) AS a, (...) AS b`. Each `{}`
 in a registered query stands for the signed-in user's id (a client's own id is
 `(SELECT id FROM client WHERE "user" = {})`). The menu reads
 `menu_counts.get(key)`.
@@ -17,6 +17,7 @@ in a registered query stands for the signed-in user's id (a client's own id is
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from portal.tables import Client
 
@@ -24,11 +25,13 @@ COUNTS: dict[str, str] = {}
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-def menu_count(key: str, sql: str) -> None:
-    """Register a count: `sql` selects one number; each `{}` in it is the user's id."""
-    if not _KEY.match(key):
-        raise ValueError(f"menu count {key!r}: lower-case letters, digits and _ only")
-    COUNTS[key] = sql.strip()
+def use(counts: Mapping[str, str]) -> None:
+    """Set the counts (called by create_app): each `sql` selects one number; `{}` is the user's id."""
+    for key in counts:
+        if not _KEY.match(key):
+            raise ValueError(f"menu count {key!r}: lower-case letters, digits and _ only")
+    COUNTS.clear()
+    COUNTS.update({key: sql.strip() for key, sql in counts.items()})
 
 
 def combined_query() -> tuple[str, int]:

@@ -1,13 +1,14 @@
 """The dashboard's task list: what the client should do next, from real data.
 
-Each area adds its own kind of task by decorating a function with
-`@task_source`; the tasks widget only calls `tasks_for()`. A source takes a
-`TaskContext` and returns `Task`s, with one query at most.
+Each area offers its own kind of task as a function (a `TaskSource`); the app
+registers them, in the order the widget lists them, with `use()` where it is
+built (`portal.app`). The tasks widget only calls `tasks_for()`. A source takes
+a `TaskContext` and returns `Task`s, with one query at most.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,12 +31,13 @@ class TaskContext:
 
 
 TaskSource = Callable[[TaskContext], Awaitable[list[Task]]]
-SOURCES: list[TaskSource] = []
+SOURCES: tuple[TaskSource, ...] = ()
 
 
-def task_source(fn: TaskSource) -> TaskSource:
-    SOURCES.append(fn)
-    return fn
+def use(sources: Sequence[TaskSource]) -> None:
+    """Set the task sources, in the order their tasks are listed (called by create_app)."""
+    global SOURCES
+    SOURCES = tuple(sources)
 
 
 async def tasks_for(ctx: TaskContext) -> list[Task]:

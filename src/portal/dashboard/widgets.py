@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from portal.accounts import twofactor  # noqa: F401 - they register task sources
-from portal.billing import ledger  # noqa: F401 - they register task sources
+from portal.billing import ledger
 from portal.dashboard.tasks import TaskContext, tasks_for
-from portal.forms import assignments as forms  # noqa: F401 - they register task sources
-from portal.insurance import policy as insurance  # noqa: F401 - they register task sources
 from portal.practice.info import PracticeInfo
-from portal.scheduling import appointments  # noqa: F401 - they register task sources
+from portal.scheduling import appointments
 from portal.tables import User
 
 WIDGETS = ("tasks", "two-factor", "appointments", "balance")

@@ -36,8 +36,7 @@ from piccolo.query.functions.aggregate import Count
 from portal.core import audit
 from portal.core.clock import utcnow
 from portal.core.db import write_transaction
-from portal.core.menu import menu_count
-from portal.dashboard.tasks import Task, TaskContext, task_source
+from portal.dashboard.tasks import Task, TaskContext
 from portal.tables import Client, FormAssignment, FormTemplate, Practice
 from portal.tables.people import ClientStatus
 
@@ -60,11 +59,10 @@ FORM_KEYS = {"slug", "title", "version", "intro", "assign", "field"}
 FIELD_KEYS = {"name", "type", "label", "help", "required", "max_length", "choices"}
 OPEN, SUBMITTED = "open", "submitted"
 
-# The left menu's count of forms to complete (one query for every menu count).
-menu_count(
-    "forms",
+# The left menu's count of forms to complete (one of the counts portal.core.menu runs at once).
+OPEN_COUNT = (
     "SELECT COUNT(*) FROM form_assignment WHERE status = 'open'"
-    ' AND client = (SELECT id FROM client WHERE "user" = {})',
+    ' AND client = (SELECT id FROM client WHERE "user" = {})'
 )
 
 
@@ -533,7 +531,6 @@ async def one(client_id: int, assignment_id: int) -> Assignment:
     return _assignment(row)
 
 
-@task_source
 async def open_forms(ctx: TaskContext) -> list[Task]:
     rows = (
         await FormAssignment.select(

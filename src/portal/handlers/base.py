@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from portal.accounts.auth import CurrentUser
-from portal.practice.info import current_practice
+from portal.core import pdf
+from portal.core.actor import Actor
+from portal.practice.info import PracticeInfo, current_practice
+from portal.settings import Settings
 
 
 class TwoFactorSetupRequired(Exception):
@@ -98,3 +101,42 @@ def safe_next(target: str | None, default: str) -> str:
 def form_text(form, name: str, max_length: int) -> str:  # noqa: ANN001 - a FormMultiDict
     """A trimmed text field, cut at `max_length` (the page's maxlength says the same)."""
     return str(form.get(name, "")).strip()[:max_length]
+
+
+async def done(
+    request: Request, redirect_to: str, fragment: Callable[[], Awaitable[Response]]
+) -> Response:
+    """A form post that worked: the re-rendered fragment for htmx, else post/redirect/get (303)."""
+    if is_fragment_request(request):
+        return await fragment()
+    return Redirect(redirect_to, status_code=303)
+
+
+async def pdf_response(
+    request: Request, template: str, context: Mapping[str, Any], filename: str, *, inline: bool
+) -> Response:
+    """A PDF rendered from `template`, shown in the browser (`inline`) or saved, never cached."""
+    html = request.app.template_engine.get_template(template).render(**context)
+    disposition = "inline" if inline else "attachment"
+    return Response(
+        await pdf.render(html),
+        media_type="application/pdf",
+        headers={
+            "content-disposition": f'{disposition}; filename="{filename}"',
+            "cache-control": "no-store",
+        },
+    )
+
+
+async def provide_actor(
+    request: Request, settings: Settings, practice: PracticeInfo | None
+) -> Actor:
+    """The `actor` dependency: who is acting in this request, for domain writes."""
+    user = request.scope.get("user")
+    return Actor(
+        user_id=user.id if user is not None else None,
+        role=user.role.value if user is not None else "anonymous",
+        ip=client_ip(request),
+        portal_url=settings.portal_url,
+        practice=practice,
+    )

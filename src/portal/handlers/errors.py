@@ -9,6 +9,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect, Template
 
+from portal.core.errors import Conflict, DomainError, Invalid, NotFound, Refused
 from portal.handlers.base import is_fragment_request
 
 log = logging.getLogger("portal")
@@ -24,6 +25,23 @@ TITLES = {
     429: "Too many requests",
     500: "Something went wrong on our side",
 }
+
+
+# The one mapping of domain errors (portal.core.errors) to HTTP statuses.
+STATUS: dict[type[DomainError], int] = {Invalid: 422, NotFound: 404, Conflict: 409, Refused: 403}
+
+
+def status_of(exc: DomainError) -> int:
+    """The HTTP status for a domain error: handlers re-rendering a form use it too."""
+    for kind in type(exc).__mro__:
+        if kind in STATUS:
+            return STATUS[kind]
+    return 400
+
+
+def domain_error(request: Request, exc: DomainError) -> Response:
+    """A domain error no handler caught: the error page or fragment with its message."""
+    return _page_or_fragment(request, status_of(exc), exc.message)
 
 
 def _page_or_fragment(request: Request, status: int, message: str) -> Template:

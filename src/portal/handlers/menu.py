@@ -14,8 +14,6 @@ from litestar import Request, Response
 from litestar.response import Template
 
 from portal.core.menu import counts_for
-from portal.forms import assignments as forms  # noqa: F401 - they register their counts
-from portal.messaging import threads as messaging  # noqa: F401 - they register their counts
 
 _client_user: ContextVar[int | None] = ContextVar("portal_menu_client", default=None)
 

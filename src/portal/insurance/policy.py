@@ -23,7 +23,7 @@ from piccolo.engine.sqlite import TransactionType
 
 from portal.core import audit, uploads
 from portal.core.uploads import IMAGE_TYPES, Checked
-from portal.dashboard.tasks import Task, TaskContext, task_source
+from portal.dashboard.tasks import Task, TaskContext
 from portal.tables import Client, InsurancePolicy
 
 # Client.insurance_choice values.
@@ -376,7 +376,6 @@ async def choose_none(client_id: int, *, actor_id: int | None, ip: str, now: dat
     return True
 
 
-@task_source
 async def insurance_not_answered(ctx: TaskContext) -> list[Task]:
     row = await Client.select(Client.insurance_choice).where(Client.id == ctx.client_id).first()
     if row is None or row["insurance_choice"] != NOT_ANSWERED:

@@ -26,7 +26,6 @@ from piccolo.engine.sqlite import TransactionType
 
 from portal.core import audit, mail, uploads
 from portal.core.clock import utcnow
-from portal.core.menu import menu_count
 from portal.tables import (
     Appointment,
     Message,
@@ -69,8 +68,7 @@ WHERE (c."user" = {} OR t.staff = {}) AND m.sender <> {}
   AND (r.read_at IS NULL OR m.created_at > r.read_at)
 """
 UNREAD_TOTAL = "SELECT COUNT(*) AS unread" + _UNREAD_FROM
-# The menu's unread badge: one of the counts portal.core.menu runs in one query per page.
-menu_count("messages", UNREAD_TOTAL)
+# The menu's unread badge is UNREAD_TOTAL: one of the counts portal.core.menu runs in one query.
 UNREAD_BY_THREAD = (
     "SELECT m.thread AS thread, COUNT(*) AS unread" + _UNREAD_FROM + " GROUP BY m.thread"
 )

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from portal.core import audit, mail
 from portal.core.db import write_transaction
-from portal.dashboard.tasks import Task, TaskContext, task_source
+from portal.dashboard.tasks import Task, TaskContext
 from portal.practice.info import PracticeInfo, format_address
 from portal.tables import Appointment
 from portal.tables.scheduling import AppointmentStatus
@@ -286,7 +286,6 @@ async def one(client_id: int, appointment_id: int, now: datetime, practice: Prac
     return _visit(await _own(client_id, appointment_id), now, practice)
 
 
-@task_source
 async def awaiting_confirmation(ctx: TaskContext) -> list[Task]:
     rows = (
         await Appointment.select(Appointment.id, Appointment.starts_at)

@@ -1,0 +1,28 @@
+"""Who acts: built once per request (a dependency, `actor`), passed to domain writes.
+
+Domain functions that change data take one `Actor` instead of a tail of
+`actor_id=, ip=, portal_url=, practice=` keywords; the audit log and outgoing
+mails read what they need from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from portal.practice.info import PracticeInfo
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None
+    role: str
+    ip: str
+    portal_url: str
+    practice: PracticeInfo | None
+
+    @classmethod
+    def system(cls, portal_url: str = "", practice: PracticeInfo | None = None) -> Actor:
+        """A command or background job acting for nobody in particular."""
+        return cls(user_id=None, role="system", ip="", portal_url=portal_url, practice=practice)
