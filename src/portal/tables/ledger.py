@@ -24,7 +24,7 @@ class LedgerEntry(Table):
     description = Varchar(length=300, default="")
     appointment = ForeignKey(Appointment, on_delete=OnDelete.restrict, null=True)
     created_at = Timestamptz()
-    # The processor's id for a card payment (a PaymentIntent): unique (an index
-    # made by a raw migration step: SQLite cannot add a UNIQUE column), so a
+    # The processor's id for a card payment (a PaymentIntent): unique, so a
     # payment reported twice (browser return and webhook) is written once.
-    external_id = Varchar(length=100, null=True, default=None)
+    # NULL (entries that are not card payments) may repeat.
+    external_id = Varchar(length=100, null=True, default=None, unique=True)

@@ -1,16 +1,24 @@
-"""No double booking, enforced by the database itself.
+"""No double booking, enforced by the database itself (hand-written, per engine).
+
+Runs after the initial schema: Piccolo runs a migration's raw steps *before*
+its generated operations, so these cannot live in the generated migration.
 
 PostgreSQL: an exclusion constraint (btree_gist) over each provider's
 [starts_at, ends_at) ranges of appointments that are not cancelled.
 SQLite has no exclusion constraints: triggers refuse an insert or update that
 would overlap such an appointment. Writers book inside an immediate
 transaction, which SQLite serialises, so the check and the write are atomic.
+
+Plain uniqueness lives on the tables (`unique=True`, e.g. ledger_entry.external_id).
+A composite unique, should one be needed, belongs here too, as
+`CREATE UNIQUE INDEX ... ON table (a, b)` for both engines: Piccolo's composite
+`Unique` emits `ALTER TABLE ... ADD CONSTRAINT`, which SQLite rejects.
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine import engine_finder
 
-ID = "2026-11-26T22:35:17:000000"
+ID = "2026-12-01T23:11:08:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "no_double_booking"
 
@@ -40,6 +48,9 @@ SQLITE_BACK = [
     "DROP TRIGGER appointment_no_double_booking_update",
 ]
 
+STATEMENTS = {"postgres": POSTGRES, "sqlite": SQLITE}
+STATEMENTS_BACK = {"postgres": POSTGRES_BACK, "sqlite": SQLITE_BACK}
+
 
 async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="portal", description=DESCRIPTION)
@@ -50,10 +61,10 @@ async def forwards():
             await engine.run_ddl(statement)
 
     async def up():
-        await run({"postgres": POSTGRES, "sqlite": SQLITE})
+        await run(STATEMENTS)
 
     async def down():
-        await run({"postgres": POSTGRES_BACK, "sqlite": SQLITE_BACK})
+        await run(STATEMENTS_BACK)
 
     manager.add_raw(up)
     manager.add_raw_backwards(down)
