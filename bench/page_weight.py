@@ -54,12 +54,16 @@ async def main() -> None:
     await migrate(settings)
     db.bind(db.make_engine(settings))
     await seed("bench-password-1")
+    from portal.core.actor import Actor
     from portal.practice import terms
     from portal.tables import User
 
     # The demo client has accepted the terms already (otherwise / redirects to accept them).
     client_user = await User.select(User.id).where(User.username == "client").first()
-    await terms.accept(client_user["id"], (await terms.current())["id"], ip="")
+    demo_client = Actor(
+        user_id=client_user["id"], role="client", ip="", portal_url="", practice=None
+    )
+    await terms.accept((await terms.current())["id"], demo_client)
     app = create_app(settings)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench.local") as http:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime, timedelta
+
+from PIL import Image
 
 from portal.accounts.auth import create_user
 from portal.core.clock import utcnow
@@ -12,6 +15,13 @@ from portal.tables.ledger import EntryKind
 from portal.tables.scheduling import AppointmentStatus
 
 PASSWORD = "a sturdy test passphrase"
+
+
+def image(fmt: str, colour: str = "navy", size: tuple[int, int] = (6, 4)) -> bytes:
+    """A real image file of that format, made by Pillow."""
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, format=fmt)
+    return out.getvalue()
 
 
 async def practice(time_zone: str = "America/New_York", **kw) -> int:
@@ -119,11 +129,13 @@ WEBHOOK_SECRET = "whsec_test_portal_webhooks"
 
 async def payments_configured(practice_id: int, settings, max_credit_cents: int = 50000) -> None:
     """The practice's Stripe keys, as an owner would enter them (localstripe takes any sk_/pk_)."""
-    from portal.billing import payments
+    from portal.billing import payment_settings
+    from portal.core.actor import Actor
     from portal.core.crypto import Cipher
 
     owner = await staff("payowner")
-    await payments.save_settings(
+    await payment_settings.save_settings(
         practice_id, Cipher(settings.secret()), publishable_key="pk_test_portal", secret_key="sk_test_portal",
-        webhook_secret=WEBHOOK_SECRET, max_credit_cents=max_credit_cents, actor_id=owner, ip="",
+        webhook_secret=WEBHOOK_SECRET, max_credit_cents=max_credit_cents,
+        actor=Actor(user_id=owner, role="owner", ip="", portal_url="", practice=None),
     )  # fmt: skip

@@ -1,14 +1,36 @@
-"""Helpers for driving the app over HTTP like a browser would."""
+"""Helpers for driving the app over HTTP like a browser would.
+
+One copy of each for every test file: reading a page as the user reads it (`Page`), the
+page's CSRF token, signing in (`sign_in`, or a second browser already signed in,
+`signed_in`), posting a form as the page would, with or without htmx (`post_form`,
+`htmx_post`), and the mails the app has written (`mails`).
+"""
 
 from __future__ import annotations
 
+import html
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from httpx import AsyncClient as AsyncTestClient
+from litestar import Litestar
 
+from portal.tables import OutboxMail
+from tests.conftest import client_for
 from tests.factories import PASSWORD
 
 _CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+class Page:
+    """A response with its text unescaped, as the user reads it (`raw` is the HTML as sent)."""
+
+    def __init__(self, response):
+        self.status_code = response.status_code
+        self.headers = response.headers
+        self.raw = response.text
+        self.text = html.unescape(response.text)
 
 
 def csrf_from(html: str) -> str:
@@ -29,7 +51,66 @@ async def sign_in(http: AsyncTestClient, username: str, password: str = PASSWORD
     )
 
 
-async def post_form(http: AsyncTestClient, path: str, data: dict | None = None, *, page: str = "/"):
-    """POST a form the way the page would: with the CSRF token the page carries."""
+@asynccontextmanager
+async def signed_in(
+    app: Litestar, username: str, password: str = PASSWORD
+) -> AsyncIterator[AsyncTestClient]:
+    """Another browser on the app, signed in as `username`, for the length of the block."""
+    async with client_for(app) as client:
+        await sign_in(client, username, password)
+        yield client
+
+
+async def post_form(
+    http: AsyncTestClient,
+    path: str,
+    data: dict | None = None,
+    *,
+    page: str = "/",
+    files=None,
+    headers: dict | None = None,
+    htmx: bool = False,
+    token_header: bool = True,
+):
+    """POST a form the way the page would: with the CSRF token the page carries.
+
+    htmx=True posts it as htmx does: with HX-Request and, unless token_header=False, the
+    token in the x-csrftoken header too (the layout's hx-headers). `headers` are added as given.
+    """
     token = await csrf_token(http, page)
-    return await http.post(path, data={**(data or {}), "_csrf_token": token})
+    sent = {}
+    if htmx:
+        sent["HX-Request"] = "true"
+        if token_header:
+            sent["x-csrftoken"] = token
+    sent.update(headers or {})
+    return await http.post(
+        path, data={**(data or {}), "_csrf_token": token}, files=files, headers=sent
+    )
+
+
+async def htmx_post(
+    http: AsyncTestClient,
+    path: str,
+    data: dict | None = None,
+    *,
+    page: str = "/",
+    current_url: str = "http://testserver.local/",
+) -> Page:
+    """POST as an hx-post button on `page` does: no form around it, so the CSRF token
+    travels only in the x-csrftoken header; with HX-Request and HX-Current-URL."""
+    token = await csrf_token(http, page)
+    r = await http.post(
+        path,
+        data=data or {},
+        headers={"HX-Request": "true", "x-csrftoken": token, "HX-Current-URL": current_url},
+    )
+    return Page(r)
+
+
+async def mails(kind: str | None = None) -> list[dict]:
+    """The mails in the outbox, oldest first; only those of `kind` when given."""
+    query = OutboxMail.select().order_by(OutboxMail.id)
+    if kind:
+        query = query.where(OutboxMail.kind == kind)
+    return await query

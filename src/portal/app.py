@@ -35,7 +35,6 @@ from portal.dashboard import tasks
 from portal.forms import assignments as forms
 from portal.handlers import errors
 from portal.handlers.account import AccountController
-from portal.handlers.appointments import AppointmentController, appointments_ics, appointments_pdf
 from portal.handlers.auth import AuthController, session_cookie_name
 from portal.handlers.base import TermsAcceptanceRequired, TwoFactorSetupRequired, provide_actor
 from portal.handlers.dashboard import DashboardController
@@ -49,7 +48,12 @@ from portal.handlers.middleware import SessionAuthMiddleware, security_headers
 from portal.handlers.payments import CardsController, PayController, stripe_webhook
 from portal.handlers.profile import ProfileController
 from portal.handlers.profile_details import ProfileDetailsController
-from portal.handlers.schedule import ScheduleController
+from portal.handlers.schedule import (
+    AppointmentController,
+    ScheduleController,
+    appointments_ics,
+    appointments_pdf,
+)
 from portal.handlers.staff import PaymentSettingsController, StaffController
 from portal.handlers.static import static_file
 from portal.handlers.terms import TermsController

@@ -185,7 +185,8 @@ def forms_group() -> None:
 @forms_group.command(name="load", help="Load form templates and assignments (TOML or JSON).")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def forms_load(path: Path) -> None:
-    from portal.forms.assignments import FormDefinitionError, load_file
+    from portal.forms.definition import FormDefinitionError
+    from portal.forms.loader import load_file
 
     try:
         result = _run(lambda: load_file(path), _settings())
@@ -201,7 +202,7 @@ def forms_load(path: Path) -> None:
 
 @forms_group.command(name="show", help="List form templates with open and submitted counts.")
 def forms_show() -> None:
-    from portal.forms.assignments import describe
+    from portal.forms.loader import describe
 
     click.echo(_run(describe, _settings()))
 

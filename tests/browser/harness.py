@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from weakref import WeakKeyDictionary
@@ -383,6 +384,20 @@ async def submit(page: Page, button_name: str) -> int:
         await page.get_by_role("button", name=button_name, exact=True).click()
     response = await navigation.value
     return response.status if response is not None else 0
+
+
+async def navigate(page: Page, action: Callable[[], Awaitable[None]]) -> int:
+    """Do `action`, wait for the document it leads to, check it with axe; its status."""
+    async with page.expect_navigation(wait_until="load") as navigation:
+        await action()
+    response = await navigation.value
+    await check_a11y(page)
+    return response.status if response is not None else 0
+
+
+def file_payload(name: str, data: bytes, mime: str = "application/pdf") -> dict:
+    """A file for `set_input_files`, made in memory."""
+    return {"name": name, "mimeType": mime, "buffer": data}
 
 
 async def sign_in(page: Page, username: str, password: str = PASSWORD) -> int:

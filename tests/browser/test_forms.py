@@ -12,7 +12,7 @@ import re
 from playwright.async_api import Page, expect
 
 from portal.demo.practice import DEMO_FORMS
-from portal.forms import assignments as forms
+from portal.forms import loader as forms
 from tests import factories
 from tests.browser.harness import LiveServer, check_a11y, sign_in, submit, watch_of
 

@@ -4,24 +4,12 @@ real card images are saved and come back byte for byte, and re-entering keeps hi
 
 from __future__ import annotations
 
-import io
 import re
 
-from PIL import Image
 from playwright.async_api import Page, expect
 
 from tests import factories
-from tests.browser.harness import LiveServer, check_a11y, sign_in, submit, watch_of
-
-
-def image(fmt: str, colour: str) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (8, 5), colour).save(out, format=fmt)
-    return out.getvalue()
-
-
-def file(name: str, data: bytes, mime: str) -> dict:
-    return {"name": name, "mimeType": mime, "buffer": data}
+from tests.browser.harness import LiveServer, check_a11y, file_payload, sign_in, submit, watch_of
 
 
 async def save(page: Page, js: bool, button: str = "Save insurance") -> int:
@@ -70,7 +58,7 @@ async def test_enter_and_re_enter_insurance(any_page: Page, live_server: LiveSer
     # A text file renamed .jpg is refused by its content; what was typed stays.
     await fill_details(page, "Blue Harbor Health", "XKW 123-4567")
     await page.get_by_label("Front of your card").set_input_files(
-        file("card.jpg", b"Not a picture, just words.\n", "image/jpeg")
+        file_payload("card.jpg", b"Not a picture, just words.\n", "image/jpeg")
     )
     assert await save(page, js) == 422
     alert = page.get_by_role("alert")
@@ -83,10 +71,13 @@ async def test_enter_and_re_enter_insurance(any_page: Page, live_server: LiveSer
     await check_a11y(page)
 
     # Real images this time.
-    front_png, back_gif = image("PNG", "navy"), image("GIF", "orange")
-    await front.set_input_files(file("front.png", front_png, "image/png"))
+    front_png, back_gif = (
+        factories.image("PNG", "navy", (8, 5)),
+        factories.image("GIF", "orange", (8, 5)),
+    )
+    await front.set_input_files(file_payload("front.png", front_png, "image/png"))
     await page.get_by_label("Back of your card").set_input_files(
-        file("back.gif", back_gif, "image/gif")
+        file_payload("back.gif", back_gif, "image/gif")
     )
     assert await save(page, js) == 200
     await expect(page.get_by_role("status")).to_have_text(

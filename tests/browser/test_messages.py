@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
 from playwright.async_api import Page, expect
 
+from portal.core.actor import Actor
 from portal.core.clock import utcnow
 from portal.core.uploads import MAX_BYTES
-from portal.messaging import threads as messaging
+from portal.messaging import sending
+from portal.practice.info import current_practice
 from portal.tables import Message, MessageThread
 from tests import factories
-from tests.browser.harness import LiveServer, check_a11y, sign_in, watch_of
+from tests.browser.harness import LiveServer, check_a11y, file_payload, navigate, sign_in, watch_of
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00This program cannot be run"
@@ -36,19 +37,6 @@ async def alice_and_dr_ruiz() -> dict:
         alice["client_id"], ruiz["provider_id"], svc, utcnow() + timedelta(days=3)
     )
     return {"practice": p, "alice": alice, "ruiz": ruiz["user_id"]}
-
-
-async def navigate(page: Page, action: Callable[[], Awaitable[None]]) -> int:
-    """Do `action`, wait for the document it leads to, check it with axe; its status."""
-    async with page.expect_navigation(wait_until="load") as navigation:
-        await action()
-    response = await navigation.value
-    await check_a11y(page)
-    return response.status if response is not None else 0
-
-
-def file(name: str, data: bytes, mime: str = "application/pdf") -> dict:
-    return {"name": name, "mimeType": mime, "buffer": data}
 
 
 async def write_to_dr_ruiz(page: Page, subject: str, body: str, files: list) -> None:
@@ -86,7 +74,9 @@ async def test_send_reply_and_download_with_javascript(page: Page, live_server: 
 
     # A renamed program: refused, the answer swapped in place, the text kept.
     loads = len(watch.loads)
-    await write_to_dr_ruiz(page, "Sleep diary", "Here is my sleep diary.", [file("diary.pdf", EXE)])
+    await write_to_dr_ruiz(
+        page, "Sleep diary", "Here is my sleep diary.", [file_payload("diary.pdf", EXE)]
+    )
     await page.get_by_role("button", name="Send message").click()
     alert = page.get_by_role("alert")
     await expect(alert).to_contain_text("Your message was not sent.")
@@ -101,7 +91,7 @@ async def test_send_reply_and_download_with_javascript(page: Page, live_server: 
     await check_a11y(page)
 
     # The real file: sent, and the browser is taken to the new thread.
-    await page.get_by_label("Attach files").set_input_files([file("Sleep diary.pdf", PDF)])
+    await page.get_by_label("Attach files").set_input_files([file_payload("Sleep diary.pdf", PDF)])
     assert await navigate(page, page.get_by_role("button", name="Send message").click) == 200
     await expect(page).to_have_url(re.compile(r"/messages/\d+\?done=sent$"))
     await expect(page.get_by_role("heading", level=1)).to_have_text("Sleep diary")
@@ -111,10 +101,10 @@ async def test_send_reply_and_download_with_javascript(page: Page, live_server: 
 
     # The provider answers; the menu shows it on the next page.
     thread_id = (await MessageThread.select(MessageThread.id).first())["id"]
-    await messaging.reply(
-        thread_id, sender_id=env["ruiz"], body="Thank you, Alice. Let's look at it on Thursday.",
-        files=[], ip="", practice_name="Harbor Counseling", portal_url=live_server.base_url,
-    )  # fmt: skip
+    ruiz = Actor(env["ruiz"], "", "", live_server.base_url, await current_practice())
+    await sending.reply(
+        thread_id, actor=ruiz, body="Thank you, Alice. Let's look at it on Thursday.", files=[]
+    )
     await page.goto("/messages")
     await check_a11y(page)
     menu = page.get_by_role("navigation", name="Main menu")
@@ -129,7 +119,7 @@ async def test_send_reply_and_download_with_javascript(page: Page, live_server: 
     loads = len(watch.loads)
     await page.get_by_label("Your reply to Dr. Elena Ruiz, PsyD").fill("See you then.")
     await page.get_by_label("Attach files").set_input_files(
-        [file("questions.txt", b"1. Caffeine after noon?\n", "text/plain")]
+        [file_payload("questions.txt", b"1. Caffeine after noon?\n", "text/plain")]
     )
     await page.get_by_role("button", name="Send reply").click()
     status = page.get_by_role("status")
@@ -200,7 +190,9 @@ async def test_send_and_reply_without_javascript(nojs_page: Page, live_server: L
     watch_of(page).allow_console_error(r"status of 422", r"/messages$")
 
     # Refused by content: the whole page again (422), the text kept.
-    await write_to_dr_ruiz(page, "Sleep diary", "Here is my sleep diary.", [file("diary.pdf", EXE)])
+    await write_to_dr_ruiz(
+        page, "Sleep diary", "Here is my sleep diary.", [file_payload("diary.pdf", EXE)]
+    )
     assert await navigate(page, page.get_by_role("button", name="Send message").click) == 422
     await expect(page.get_by_role("alert")).to_contain_text("Your message was not sent.")
     await expect(page.locator("#compose-attachments-error")).to_contain_text(
@@ -209,7 +201,7 @@ async def test_send_and_reply_without_javascript(nojs_page: Page, live_server: L
     await expect(page.get_by_label("Subject")).to_have_value("Sleep diary")
     await expect(page.get_by_label("Message", exact=True)).to_have_value("Here is my sleep diary.")
 
-    await page.get_by_label("Attach files").set_input_files([file("Sleep diary.pdf", PDF)])
+    await page.get_by_label("Attach files").set_input_files([file_payload("Sleep diary.pdf", PDF)])
     assert await navigate(page, page.get_by_role("button", name="Send message").click) == 200
     await expect(page).to_have_url(re.compile(r"/messages/\d+\?done=sent$"))
     await expect(page.get_by_role("status")).to_have_text("Your message was sent.")
@@ -219,7 +211,7 @@ async def test_send_and_reply_without_javascript(nojs_page: Page, live_server: L
     await expect(page.locator(".upload-status")).to_be_hidden()
 
     await page.get_by_label("Your reply to Dr. Elena Ruiz, PsyD").fill("One more page.")
-    await page.get_by_label("Attach files").set_input_files([file("page 2.pdf", PDF)])
+    await page.get_by_label("Attach files").set_input_files([file_payload("page 2.pdf", PDF)])
     assert await navigate(page, page.get_by_role("button", name="Send reply").click) == 200
     await expect(page).to_have_url(re.compile(r"/messages/\d+\?done=sent#reply$"))
     await expect(page.locator("ol.messages > li")).to_have_count(2)

@@ -20,7 +20,7 @@ from portal.scheduling.booking import TAKEN
 from portal.tables import Appointment
 from portal.tables.people import ClientStatus
 from tests import factories
-from tests.browser.harness import LiveServer, check_a11y, sign_in, submit, watch_of
+from tests.browser.harness import LiveServer, check_a11y, navigate, sign_in, submit, watch_of
 
 NY = ZoneInfo("America/New_York")
 EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -111,17 +111,8 @@ def _office_slots_left_this_week() -> bool | None:
 # --- Moving around ---------------------------------------------------------------------------------
 
 
-async def _navigate(page: Page, action: Callable[[], Awaitable[None]]) -> int:
-    """Do `action`, wait for the document it leads to, check it with axe; its status."""
-    async with page.expect_navigation(wait_until="load") as navigation:
-        await action()
-    response = await navigation.value
-    await check_a11y(page)
-    return response.status if response is not None else 0
-
-
 async def _follow(page: Page, link_name: str) -> int:
-    return await _navigate(page, page.get_by_role("link", name=link_name, exact=True).first.click)
+    return await navigate(page, page.get_by_role("link", name=link_name, exact=True).first.click)
 
 
 _WATCH_SWAPS = """() => {
@@ -332,7 +323,7 @@ async def test_booking_with_javascript_swaps_only_the_picker(page: Page, live_se
     assert await page.evaluate("window.sameDocument") is True
 
     # A time is a plain link to the review page.
-    assert await _navigate(page, _slot(page, wednesday, 10).click) == 200
+    assert await navigate(page, _slot(page, wednesday, 10).click) == 200
     appointment_id = await _review_and_book(page, live_server, wednesday)
     await _see_it_on_the_dashboard(page, live_server, appointment_id, wednesday)
 
@@ -354,7 +345,7 @@ async def test_booking_without_javascript_goes_through_full_pages(
     await expect(what).to_be_disabled()
 
     await who.select_option(label=PROVIDER)
-    assert await _navigate(page, show.click) == 200
+    assert await navigate(page, show.click) == 200
     await expect(page).to_have_url(
         f"{live_server.base_url}/schedule?provider={prov}"  # disabled selects send nothing
     )
@@ -362,14 +353,14 @@ async def test_booking_without_javascript_goes_through_full_pages(
     await expect(page.locator(".slots")).to_have_count(0)
 
     await what.select_option(label=SERVICE)
-    assert await _navigate(page, show.click) == 200
+    assert await navigate(page, show.click) == 200
     await expect(page).to_have_url(
         f"{live_server.base_url}/schedule?provider={prov}&service={svc}&where="
     )
     await expect(what).to_have_value(str(svc))
 
     await where.select_option(label=OFFICE)
-    assert await _navigate(page, show.click) == 200
+    assert await navigate(page, show.click) == 200
     await expect(page).to_have_url(
         f"{live_server.base_url}/schedule?provider={prov}&service={svc}&where={loc}"
     )
@@ -381,7 +372,7 @@ async def test_booking_without_javascript_goes_through_full_pages(
     await expect(page).to_have_url(re.compile(rf"&week={_next_week().isoformat()}$"))
     await _expect_next_week(page, wednesday)
 
-    assert await _navigate(page, _slot(page, wednesday, 10).click) == 200
+    assert await navigate(page, _slot(page, wednesday, 10).click) == 200
     appointment_id = await _review_and_book(page, live_server, wednesday)
     await _see_it_on_the_dashboard(page, live_server, appointment_id, wednesday)
 
@@ -401,9 +392,7 @@ async def test_a_new_client_hears_why_the_provider_takes_no_online_booking(any_p
         await _swap(page, lambda: who.select_option(label=PROVIDER))
     else:
         await who.select_option(label=PROVIDER)
-        assert (
-            await _navigate(page, page.get_by_role("button", name="Show free times").click) == 200
-        )
+        assert await navigate(page, page.get_by_role("button", name="Show free times").click) == 200
     await expect(page).to_have_url(re.compile(rf"/schedule\?provider={env['provider']}$"))
     await expect(who).to_have_value(str(env["provider"]))
     await expect(page.locator("#schedule").get_by_role("status")).to_have_text(
@@ -433,7 +422,7 @@ async def test_a_time_taken_while_reviewing_is_refused_with_the_times_still_free
         f"/schedule?provider={prov}&service={svc}&where={loc}&week={_next_week().isoformat()}"
     )
     await check_a11y(page)
-    assert await _navigate(page, _slot(page, wednesday, 10).click) == 200
+    assert await navigate(page, _slot(page, wednesday, 10).click) == 200
     await expect(page.get_by_role("heading", level=1)).to_have_text("Review your appointment")
 
     # Meanwhile someone else gets 10:00-10:45 with the same provider.
@@ -461,7 +450,7 @@ async def test_a_time_taken_while_reviewing_is_refused_with_the_times_still_free
     assert await Appointment.count().where(Appointment.client == bob["client_id"]) == 1
 
     # One of the times still free books fine.
-    assert await _navigate(page, _slot(page, wednesday, 11).click) == 200
+    assert await navigate(page, _slot(page, wednesday, 11).click) == 200
     assert await submit(page, "Book this appointment") == 200
     await expect(page.get_by_role("heading", level=1)).to_have_text("You're booked")
     await expect(page.get_by_role("heading", level=2)).to_have_text(

@@ -7,21 +7,14 @@ from datetime import timedelta
 
 from portal.accounts.passwords import verify_password
 from portal.core.clock import utcnow
-from portal.tables import AuditEvent, Device, OutboxMail, PasswordReset, Session, User
+from portal.tables import AuditEvent, Device, PasswordReset, Session, User
 from tests import factories
 from tests.conftest import client_for
-from tests.web import csrf_from, post_form, sign_in
+from tests.web import csrf_from, mails, post_form, sign_in, signed_in
 
 CHROME_ANDROID = (
     "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36"
 )
-
-
-async def mails(kind: str | None = None) -> list[dict]:
-    query = OutboxMail.select().order_by(OutboxMail.id)
-    if kind:
-        query = query.where(OutboxMail.kind == kind)
-    return await query
 
 
 async def test_new_device_mail_once_per_device(http, app):
@@ -36,8 +29,8 @@ async def test_new_device_mail_once_per_device(http, app):
     await post_form(http, "/logout")
     await sign_in(http, "alice")  # same browser, device cookie known
     assert len(await mails("new_device")) == 1
-    async with client_for(app) as other:
-        await sign_in(other, "alice")
+    async with signed_in(app, "alice"):
+        pass  # another browser
     assert len(await mails("new_device")) == 2
     assert await Device.count() == 2
 
@@ -63,11 +56,13 @@ async def test_change_username_needs_the_password_and_a_free_name(http):
     )
     assert r.status_code == 422 and "current password is not right" in r.text
     # With htmx: the card alone comes back.
-    token = csrf_from((await http.get("/profile")).text)
-    r = await http.post(
+    r = await post_form(
+        http,
         "/profile/username",
-        data={"username": "Alice.R", "current_password": factories.PASSWORD, "_csrf_token": token},
-        headers={"HX-Request": "true"},
+        {"username": "Alice.R", "current_password": factories.PASSWORD},
+        page="/profile",
+        htmx=True,
+        token_header=False,
     )
     assert r.status_code == 200 and "<html" not in r.text
     assert "alice.r" in r.text and "Your username was changed" in r.text
@@ -86,8 +81,7 @@ async def test_change_username_needs_the_password_and_a_free_name(http):
 async def test_change_password_rules_and_effects(http, app):
     p = await factories.practice(two_factor_policy="nobody")
     c = await factories.client(p, "alice")
-    async with client_for(app) as laptop:
-        await sign_in(laptop, "alice")
+    async with signed_in(app, "alice") as laptop:
         await sign_in(http, "alice")
         assert await Session.count() == 2
 
@@ -156,8 +150,7 @@ async def test_login_history_is_capped_at_50(http):
 async def test_active_sessions_and_sign_out_of_the_others(http, app):
     p = await factories.practice(two_factor_policy="nobody")
     await factories.client(p, "alice")
-    async with client_for(app) as laptop:
-        await sign_in(laptop, "alice")
+    async with signed_in(app, "alice") as laptop:
         await sign_in(http, "alice")
         page = await http.get("/profile/sessions")
         assert page.text.count("This device") == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -12,11 +11,11 @@ import pytest
 
 from portal.core.clock import utcnow
 from portal.core.diagnostics import count_queries
-from portal.tables import Appointment, AuditEvent, OutboxMail, User
+from portal.tables import Appointment, AuditEvent, User
 from portal.tables.ledger import EntryKind
 from portal.tables.scheduling import AppointmentStatus
 from tests import factories
-from tests.web import csrf_token, sign_in
+from tests.web import Page, csrf_token, htmx_post, mails, sign_in, signed_in
 
 WIDGETS = ["tasks", "two-factor", "appointments", "balance"]
 
@@ -60,29 +59,6 @@ def widget_html(page: str, widget: str) -> str:
     return page[start:pos]
 
 
-class Page:
-    """A response with its text unescaped, as the user reads it."""
-
-    def __init__(self, response):
-        self.status_code = response.status_code
-        self.headers = response.headers
-        self.text = html.unescape(response.text)
-
-
-async def htmx_post(http, path, data=None) -> Page:
-    token = await csrf_token(http, "/")
-    r = await http.post(
-        path,
-        data=data or {},
-        headers={
-            "HX-Request": "true",
-            "x-csrftoken": token,
-            "HX-Current-URL": "http://testserver.local/",
-        },
-    )
-    return Page(r)
-
-
 async def test_dashboard_renders_all_four_widgets_inline_and_each_alone(http):
     env = await setup_client(http)
     await book(env, utcnow() + timedelta(days=3), location_id=env["location"])
@@ -109,8 +85,7 @@ async def test_widget_urls_refuse_strangers(http, app):
     await factories.staff(
         "biller", role=__import__("portal.tables.accounts", fromlist=["Role"]).Role.biller
     )
-    async with client_for(app) as staff:
-        await sign_in(staff, "biller")
+    async with signed_in(app, "biller") as staff:
         assert (await staff.get("/dashboard/widgets/balance")).status_code == 403
 
 
@@ -181,7 +156,7 @@ async def test_confirm_with_htmx_returns_the_widget_and_tells_the_tasks(http):
     tasks = (await http.get("/dashboard/widgets/tasks")).text
     assert "Confirm your appointment" not in tasks
     assert await AuditEvent.count().where(AuditEvent.action == "appointment.confirmed") == 1
-    [mail] = await OutboxMail.select().where(OutboxMail.kind == "appointment_changed")
+    [mail] = await mails("appointment_changed")
     assert mail["to_address"] == "drsmith@practice.example"
     for clinical in ("Individual therapy", "Alice", "Tester"):
         assert clinical not in mail["body"] + mail["subject"]

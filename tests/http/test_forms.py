@@ -12,11 +12,11 @@ import pytest
 from pypdf import PdfReader
 
 from portal.core.diagnostics import count_queries
-from portal.forms import assignments as forms
+from portal.forms import definition, loader
 from portal.tables import AuditEvent, FormAssignment
 from tests import factories
 from tests.conftest import client_for
-from tests.web import csrf_token, sign_in
+from tests.web import Page, csrf_token, post_form, sign_in, signed_in
 
 INTAKE = {
     "slug": "intake",
@@ -53,21 +53,11 @@ GOOD = {
 }
 
 
-class Page:
-    """A response with its text unescaped, as the user reads it."""
-
-    def __init__(self, response):
-        self.status_code = response.status_code
-        self.headers = response.headers
-        self.raw = response.text
-        self.text = html.unescape(response.text)
-
-
 async def setup(http, *, sign_in_as: str | None = "alice") -> dict:
     p = await factories.practice(name="Harbor Counseling", two_factor_policy="nobody")
     alice = await factories.client(p, "alice", first_name="Alice", last_name="Tester")
     bob = await factories.client(p, "bob", first_name="Bob")
-    await forms.apply(forms.parse({"form": [INTAKE, CONSENT]}))
+    await loader.apply(definition.parse({"form": [INTAKE, CONSENT]}))
     ids = {}
     for who, c in (("alice", alice), ("bob", bob)):
         rows = await FormAssignment.select(
@@ -89,9 +79,7 @@ async def row(assignment_id: int) -> dict:
 
 
 async def post(http, path: str, data: dict, *, htmx: bool = False) -> Page:
-    token = await csrf_token(http, "/forms")
-    headers = {"HX-Request": "true", "x-csrftoken": token} if htmx else {}
-    return Page(await http.post(path, data={**data, "_csrf_token": token}, headers=headers))
+    return Page(await post_form(http, path, data, page="/forms", htmx=htmx))
 
 
 def field_error(page: Page, name: str) -> str:
@@ -381,12 +369,11 @@ async def test_a_template_change_does_not_rewrite_a_submitted_response(http, app
     intake = env["ids"]["alice"]["intake"]
     await post(http, f"/forms/{intake}/submit", GOOD)
     changed = {**INTAKE, "title": "Intake (new)", "field": INTAKE["field"][:2]}
-    await forms.apply(forms.parse({"form": [changed]}))
+    await loader.apply(definition.parse({"form": [changed]}))
     page = Page(await http.get(f"/forms/{intake}"))
     assert "<h1>Intake</h1>" in page.raw and "Signed by Alice Tester" in page.text
     # Bob's open copy shows the template as it is now.
-    async with client_for(app) as bob:
-        await sign_in(bob, "bob")
+    async with signed_in(app, "bob") as bob:
         page = Page(await bob.get(f"/forms/{env['ids']['bob']['intake']}"))
     assert "<h1>Intake (new)</h1>" in page.raw and "fld-signature" not in page.raw
 
@@ -406,10 +393,8 @@ async def test_another_clients_form_is_404_for_every_action(http, app):
     assert (await http.get("/forms/999999")).status_code == 404
     assert await row(bobs) == before
     # Bob's submitted form too.
-    async with client_for(app) as bob:
-        await sign_in(bob, "bob")
-        token = await csrf_token(bob, "/forms")
-        r = await bob.post(f"/forms/{bobs}/submit", data={**GOOD, "_csrf_token": token})
+    async with signed_in(app, "bob") as bob:
+        r = await post_form(bob, f"/forms/{bobs}/submit", GOOD, page="/forms")
         assert r.status_code == 303
     assert (await http.get(f"/forms/{bobs}")).status_code == 404
     assert (await http.get(f"/forms/{bobs}/pdf")).status_code == 404
@@ -422,13 +407,11 @@ async def test_forms_need_a_signed_in_client(http, app):
     intake = env["ids"]["alice"]["intake"]
     r = await http.get(f"/forms/{intake}")
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
-    token = await csrf_token(http, "/login")
-    r = await http.post(f"/forms/{intake}/submit", data={**GOOD, "_csrf_token": token})
+    r = await post_form(http, f"/forms/{intake}/submit", GOOD, page="/login")
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
     assert (await row(intake))["status"] == "open"
     await factories.staff("owner")
-    async with client_for(app) as staff:
-        await sign_in(staff, "owner")
+    async with signed_in(app, "owner") as staff:
         assert (await staff.get("/forms")).status_code == 403
         assert (await staff.get(f"/forms/{intake}")).status_code == 403
         page = (await staff.get("/profile")).text

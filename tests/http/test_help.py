@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from portal.handlers.help import PDF_NAME, SECTIONS
 from tests import factories
 from tests.conftest import client_for
-from tests.web import sign_in
+from tests.web import sign_in, signed_in
 
 PDF_URL = f"/help/{PDF_NAME}"
 
@@ -76,8 +76,7 @@ async def test_every_menu_entry_is_described_in_the_guide(http):
 async def test_menu_has_help_and_the_pdf_for_staff_too(app):
     await factories.practice(two_factor_policy="nobody")
     await factories.staff("owner")
-    async with client_for(app) as staff:
-        await sign_in(staff, "owner")
+    async with signed_in(app, "owner") as staff:
         entries = menu_links((await staff.get("/help")).text)
         assert "/help" in entries and PDF_URL in entries
         assert "/insurance" not in entries  # a client's page

@@ -6,19 +6,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import html
-import io
 import json
 import re
 
 import pytest
-from PIL import Image
 
+from portal.core.actor import Actor
 from portal.core.clock import utcnow
 from portal.core.uploads import Checked
 from portal.insurance import policy as insurance
 from portal.tables import AuditEvent, Client, InsurancePolicy, StoredFile
 from tests import factories
-from tests.web import csrf_token, sign_in
+from tests.web import post_form, sign_in, signed_in
 
 GOOD = {
     "payer": "Blue Harbor Health",
@@ -29,13 +28,6 @@ GOOD = {
     "subscriber_date_of_birth": "1986-04-21",
     "subscriber_relationship": "self",
 }
-
-
-def image(fmt: str, colour: str = "navy", size: tuple[int, int] = (6, 4)) -> bytes:
-    """A real image file of that format, made by Pillow."""
-    out = io.BytesIO()
-    Image.new("RGB", size, colour).save(out, format=fmt)
-    return out.getvalue()
 
 
 def text(response) -> str:
@@ -51,20 +43,14 @@ async def setup(http, username: str = "alice", **client_kw) -> dict:
 
 async def post_details(http, data=None, files=None, *, htmx: bool = False):
     """The details form as the page posts it: multipart, with the page's CSRF token."""
-    token = await csrf_token(http, "/insurance")
-    headers = {"HX-Request": "true", "x-csrftoken": token} if htmx else {}
-    fields = {**(data if data is not None else GOOD), "_csrf_token": token}
-    files = files or {}
-    if not files:
-        # A browser sends an empty file part for a file input left empty.
-        files = {"card_front": ("", b"", "application/octet-stream")}
-    return await http.post("/insurance", data=fields, files=files, headers=headers)
+    # A browser sends an empty file part for a file input left empty.
+    files = files or {"card_front": ("", b"", "application/octet-stream")}
+    fields = data if data is not None else GOOD
+    return await post_form(http, "/insurance", fields, page="/insurance", files=files, htmx=htmx)
 
 
 async def post_none(http, *, htmx: bool = False):
-    token = await csrf_token(http, "/insurance")
-    headers = {"HX-Request": "true", "x-csrftoken": token} if htmx else {}
-    return await http.post("/insurance/none", data={"_csrf_token": token}, headers=headers)
+    return await post_form(http, "/insurance/none", page="/insurance", htmx=htmx)
 
 
 async def policies(client_id: int) -> list[dict]:
@@ -151,7 +137,7 @@ async def test_no_insurance_with_htmx_returns_the_panel(http):
 async def test_enter_insurance_with_card_images_without_javascript(http):
     env = await setup(http)
     cid = env["client"]["client_id"]
-    front, back = image("PNG", "navy"), image("JPEG", "teal")
+    front, back = factories.image("PNG", "navy"), factories.image("JPEG", "teal")
     r = await post_details(
         http,
         files={
@@ -248,7 +234,10 @@ async def test_bad_input_is_422_with_messages_input_kept_and_nothing_written(htt
         "subscriber_relationship": "landlord",
     }
     r = await post_details(
-        http, data, files={"card_front": ("front.png", image("PNG"), "image/png")}, htmx=htmx
+        http,
+        data,
+        files={"card_front": ("front.png", factories.image("PNG"), "image/png")},
+        htmx=htmx,
     )
     assert r.status_code == 422
     body = text(r)
@@ -295,7 +284,7 @@ async def test_bad_input_is_422_with_messages_input_kept_and_nothing_written(htt
 )
 async def test_card_images_of_each_kind_are_accepted(http, fmt, filename, content_type):
     env = await setup(http)
-    data = image(fmt)
+    data = factories.image(fmt)
     r = await post_details(http, files={"card_back": (filename, data, "application/octet-stream")})
     assert r.status_code == 303, text(r)
     p = (await policies(env["client"]["client_id"]))[0]
@@ -333,7 +322,7 @@ async def test_a_renamed_non_image_is_refused(http, filename, data):
 
 async def test_an_image_over_10_mb_is_refused(http):
     env = await setup(http)
-    big = image("BMP", size=(1900, 1900))  # about 10.8 MB of pixels
+    big = factories.image("BMP", size=(1900, 1900))  # about 10.8 MB of pixels
     assert len(big) > 10 * 1024 * 1024
     r = await post_details(http, files={"card_front": ("scan.bmp", big, "image/bmp")})
     assert r.status_code == 422
@@ -347,7 +336,7 @@ async def test_an_image_over_10_mb_is_refused(http):
 async def test_re_entering_replaces_the_current_policy_and_keeps_the_old_one(http):
     env = await setup(http)
     cid = env["client"]["client_id"]
-    old_front, old_back = image("PNG", "red"), image("PNG", "green")
+    old_front, old_back = factories.image("PNG", "red"), factories.image("PNG", "green")
     await post_details(
         http,
         files={
@@ -363,7 +352,7 @@ async def test_re_entering_replaces_the_current_policy_and_keeps_the_old_one(htt
     assert 'value="Blue Harbor Health"' in form and 'value="XKW 123-4567"' in form
     assert "Leave a side empty to keep the image you sent before." in form
 
-    new_front = image("JPEG", "orange")
+    new_front = factories.image("JPEG", "orange")
     data = {**GOOD, "payer": "Lighthouse Mutual", "member_id": "LM-998877", "plan": ""}
     r = await post_details(http, data, files={"card_front": ("new.jpg", new_front, "image/jpeg")})
     assert r.status_code == 303
@@ -417,12 +406,9 @@ async def test_no_longer_insured_keeps_the_policy_as_history(http):
 
 
 async def test_two_saves_at_once_leave_one_current_policy(app, http):
-    from tests.conftest import client_for
-
     env = await setup(http)
     cid = env["client"]["client_id"]
-    async with client_for(app) as other:
-        await sign_in(other, "alice")
+    async with signed_in(app, "alice") as other:
         results = await asyncio.gather(
             post_details(http, {**GOOD, "payer": "First Payer"}),
             post_details(other, {**GOOD, "payer": "Second Payer"}),
@@ -441,10 +427,10 @@ async def test_current_policy_reads_any_clients_primary_insurance():
     now = utcnow()
     details, errors = insurance.validate(GOOD, today=now.date())
     assert not errors
-    card = insurance.check_card(image("PNG"), "bob.png")
+    card = insurance.check_card(factories.image("PNG"), "bob.png")
     assert isinstance(card, Checked)
     await insurance.save(
-        bob["client_id"], details, cards={"front": card}, actor_id=None, ip="", now=now
+        bob["client_id"], details, cards={"front": card}, actor=Actor.system(), now=now
     )
     assert await insurance.current_policy(alice["client_id"]) is None
     current = await insurance.current_policy(bob["client_id"])
@@ -457,16 +443,13 @@ async def test_current_policy_reads_any_clients_primary_insurance():
 
 
 async def test_another_clients_card_image_is_404(app, http):
-    from tests.conftest import client_for
-
     env = await setup(http)
-    async with client_for(app) as bob_http:
-        await factories.client(env["practice"], "bob")
-        await sign_in(bob_http, "bob")
+    await factories.client(env["practice"], "bob")
+    async with signed_in(app, "bob") as bob_http:
         r = await post_details(
             bob_http,
             {**GOOD, "subscriber_name": "Bob Tester"},
-            files={"card_front": ("bob.png", image("PNG"), "image/png")},
+            files={"card_front": ("bob.png", factories.image("PNG"), "image/png")},
         )
         assert r.status_code == 303
         bob_card = card_ids(text(await bob_http.get("/insurance")))[0]
@@ -494,9 +477,8 @@ async def test_strangers_and_staff_and_forged_posts(app, http):
         r = await stranger.get("/insurance")
         assert r.status_code == 303 and r.headers["location"].startswith("/login")
         assert (await stranger.get("/insurance/cards/1")).status_code == 303
-    async with client_for(app) as staff:
-        await factories.staff("owner")
-        await sign_in(staff, "owner")
+    await factories.staff("owner")
+    async with signed_in(app, "owner") as staff:
         assert (await staff.get("/insurance")).status_code == 403
     # No CSRF token: refused, nothing written.
     r = await http.post("/insurance/none", data={})

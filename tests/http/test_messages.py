@@ -8,18 +8,21 @@ from datetime import timedelta
 
 import pytest
 
+from portal.core.actor import Actor
 from portal.core.clock import utcnow
 from portal.core.diagnostics import count_queries
+from portal.core.errors import Invalid, NotFound
 from portal.core.uploads import MAX_BYTES
-from portal.messaging import threads as messaging
-from portal.messaging.threads import DraftError, Upload
+from portal.handlers.errors import status_of
+from portal.messaging import sending, threads
+from portal.messaging.sending import Upload
+from portal.practice.info import current_practice
 from portal.tables import (
     AuditEvent,
     Client,
     Message,
     MessageAttachment,
     MessageThread,
-    OutboxMail,
     Practice,
     StoredFile,
     User,
@@ -28,7 +31,7 @@ from portal.tables.accounts import Role
 from portal.tables.people import ClientStatus
 from tests import factories
 from tests.conftest import client_for
-from tests.web import csrf_from, sign_in
+from tests.web import csrf_from, mails, post_form, sign_in, signed_in
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 30
@@ -69,27 +72,24 @@ async def practice_with_people() -> dict:
     }
 
 
-async def form_token(http, page: str = "/messages/new") -> str:
-    return csrf_from((await http.get(page)).text)
+# A browser sends an empty file part for a file input left empty.
+NO_FILE = [("attachments", ("", b"", "application/octet-stream"))]
 
 
 async def send_new(http, data: dict, files=(), *, headers=None, page="/messages/new"):
-    token = await form_token(http, page)
-    return await http.post(
-        "/messages",
-        data={**data, "_csrf_token": token},
-        files=list(files) or [("attachments", ("", b"", "application/octet-stream"))],
-        headers=headers or {},
+    return await post_form(
+        http, "/messages", data, page=page, files=list(files) or NO_FILE, headers=headers
     )
 
 
 async def send_reply(http, thread_id: int, body: str, files=(), *, headers=None):
-    token = await form_token(http, f"/messages/{thread_id}")
-    return await http.post(
+    return await post_form(
+        http,
         f"/messages/{thread_id}/reply",
-        data={"body": body, "_csrf_token": token},
-        files=list(files) or [("attachments", ("", b"", "application/octet-stream"))],
-        headers=headers or {},
+        {"body": body},
+        page=f"/messages/{thread_id}",
+        files=list(files) or NO_FILE,
+        headers=headers,
     )
 
 
@@ -103,15 +103,13 @@ def thread_id_from(response) -> int:
     return int(match.group(1))
 
 
-async def mails(kind: str = "new_message") -> list[dict]:
-    return await OutboxMail.select().where(OutboxMail.kind == kind).order_by(OutboxMail.id)
+async def acting(user_id: int, portal_url: str = "http://testserver.local") -> Actor:
+    return Actor(user_id, "", "", portal_url, await current_practice())
 
 
 async def staff_reply(env: dict, thread_id: int, body: str, staff: int | None = None) -> int:
-    return await messaging.reply(
-        thread_id, sender_id=staff or env["ruiz"], body=body, files=[], ip="",
-        practice_name="Harbor Counseling", portal_url="http://testserver.local",
-    )  # fmt: skip
+    actor = await acting(staff or env["ruiz"])
+    return await sending.reply(thread_id, actor=actor, body=body, files=[])
 
 
 def detail_of(event: dict) -> dict:
@@ -197,7 +195,7 @@ async def test_send_a_message_with_attachments(http):
     names = {f["display_name"] for f in await StoredFile.select(StoredFile.display_name)}
     assert names == {"Sleep diary.pdf", "photo.png"}
     # The provider is told by mail, with none of the message in it.
-    [mail] = await mails()
+    [mail] = await mails("new_message")
     assert mail["to_address"] == "ruiz@practice.example"
     for secret in (SUBJECT, "Thursday", "Sleep diary", "Alice", "alice"):
         assert secret not in mail["subject"] and secret not in mail["body"]
@@ -227,7 +225,7 @@ async def test_compose_validation_keeps_what_was_typed(http):
     assert r.status_code == 422 and "Keep the subject to 200 characters" in r.text
     r = await send_new(http, {"to": to, "subject": "Long", "body": "x" * 10_001})
     assert r.status_code == 422 and "Keep the message to 10,000 characters (10,001 now)" in r.text
-    assert await MessageThread.count() == 0 and await mails() == []
+    assert await MessageThread.count() == 0 and await mails("new_message") == []
     # Exactly 10,000 characters, line breaks counted once as the textarea counts them.
     body = ("a" * 98 + "\r\n") * 100
     assert len(body.replace("\r\n", "\n")) == 9_900
@@ -252,7 +250,7 @@ async def test_a_renamed_exe_is_refused_and_the_message_kept(http):
     assert 'id="compose-attachments-error"' in r.text
     # Nothing half-written: no thread, no message, not even the good file.
     assert await MessageThread.count() == 0 and await StoredFile.count() == 0
-    assert await mails() == []
+    assert await mails("new_message") == []
 
 
 async def test_ten_megabytes_exactly_is_accepted_one_byte_more_is_refused(http):
@@ -315,7 +313,7 @@ async def test_reply_without_javascript(http):
     page = (await http.get(r.headers["location"])).text
     assert "And another" in page and "receipt.pdf" in page
     assert await Message.count() == 2
-    assert [m["to_address"] for m in await mails()] == ["tom@practice.example"] * 2
+    assert [m["to_address"] for m in await mails("new_message")] == ["tom@practice.example"] * 2
 
 
 async def test_reply_to_someone_who_left_says_so(http):
@@ -369,7 +367,7 @@ async def test_unread_counts_in_the_list_and_the_menu_badge(http):
     page = (await http.get("/messages")).text
     assert "2 unread" not in page and "1 unread" in page
     # The client is told by mail, without the content, linked to the thread.
-    notices = [m for m in await mails() if m["to_address"] == "alice@mail.example"]
+    notices = [m for m in await mails("new_message") if m["to_address"] == "alice@mail.example"]
     assert len(notices) == 3
     assert "Does 3 pm" not in notices[1]["body"] and "First" not in notices[1]["body"]
     assert f"http://testserver.local/messages/{first}" in notices[1]["body"]
@@ -384,15 +382,15 @@ async def test_unread_counts_in_the_list_and_the_menu_badge(http):
 async def test_domain_unread_counts_for_both_sides(http):
     env = await practice_with_people()
     alice = await Client.select().where(Client.id == env["alice"]["client_id"]).first()
-    thread_id = await messaging.start_thread(
-        alice, sender_id=env["alice"]["user_id"], to=env["ruiz"], subject="Hello", body="Hi",
-        files=[], ip="", practice_name="Harbor", portal_url="http://x",
+    thread_id = await sending.start_thread(
+        alice, actor=await acting(env["alice"]["user_id"], "http://x"), to=env["ruiz"],
+        subject="Hello", body="Hi", files=[],
     )  # fmt: skip
-    assert await messaging.unread_total(env["ruiz"]) == 1
-    assert await messaging.unread_total(env["alice"]["user_id"]) == 0
+    assert await threads.unread_total(env["ruiz"]) == 1
+    assert await threads.unread_total(env["alice"]["user_id"]) == 0
     await staff_reply(env, thread_id, "Hello Alice")
-    assert await messaging.unread_total(env["ruiz"]) == 0  # replying reads the thread
-    assert await messaging.unread_total(env["alice"]["user_id"]) == 1
+    assert await threads.unread_total(env["ruiz"]) == 0  # replying reads the thread
+    assert await threads.unread_total(env["alice"]["user_id"]) == 1
     # A duplicate read mark (two tabs at once) changes nothing.
     from portal.tables import ThreadRead
 
@@ -401,9 +399,9 @@ async def test_domain_unread_counts_for_both_sides(http):
         await ThreadRead.insert(
             ThreadRead(thread=thread_id, user=env["alice"]["user_id"], last_read_at=now)
         )
-    assert await messaging.unread_total(env["alice"]["user_id"]) == 0
+    assert await threads.unread_total(env["alice"]["user_id"]) == 0
     # Someone outside the thread cannot reply to it.
-    with pytest.raises(LookupError):
+    with pytest.raises(NotFound):
         await staff_reply(env, thread_id, "Intruding", staff=env["manager"])
 
 
@@ -481,25 +479,21 @@ async def test_another_clients_thread_and_attachment_are_not_found(http, app):
     )
     page = (await http.get(f"/messages/{thread_id}")).text
     [href] = re.findall(r'href="(/messages/attachments/\d+)"', page)
-    async with client_for(app) as bob:
-        await sign_in(bob, "bob")
+    async with signed_in(app, "bob") as bob:
         assert (await bob.get(f"/messages/{thread_id}")).status_code == 404
         assert (await bob.get("/messages/999999")).status_code == 404
         assert (await bob.get(href)).status_code == 404
-        token = await form_token(bob, "/messages")
-        r = await bob.post(
-            f"/messages/{thread_id}/reply", data={"body": "Hijack", "_csrf_token": token}
+        r = await post_form(
+            bob, f"/messages/{thread_id}/reply", {"body": "Hijack"}, page="/messages"
         )
         assert r.status_code == 404
         assert "Private" not in (await bob.get("/messages")).text
     assert await Message.count() == 1
     # Staff: the thread's provider may download; another staff member may not.
-    async with client_for(app) as ruiz:
-        await sign_in(ruiz, "ruiz")
+    async with signed_in(app, "ruiz") as ruiz:
         r = await ruiz.get(href)
         assert r.status_code == 200 and r.content == PDF
-    async with client_for(app) as marcus:
-        await sign_in(marcus, "marcus")
+    async with signed_in(app, "marcus") as marcus:
         assert (await marcus.get(href)).status_code == 404
         # The client pages are for clients.
         assert (await marcus.get("/messages")).status_code == 403
@@ -554,11 +548,11 @@ async def test_an_inactive_client_reads_but_cannot_send(http):
 
 
 def test_check_draft_counts_line_breaks_once():
-    body = messaging.clean_body("a\r\n" * 5000)
+    body = sending.clean_body("a\r\n" * 5000)
     assert len(body) == 9_999
-    errors, _ = messaging.check_draft(subject="s", body=body, files=[])
+    errors, _ = sending.check_draft(subject="s", body=body, files=[])
     assert errors == {}
-    errors, checked = messaging.check_draft(
+    errors, checked = sending.check_draft(
         subject=None, body="ok", files=[Upload("a.pdf", PDF), Upload("b.pdf", EXE)]
     )
     assert list(errors) == ["attachments"] and "“b.pdf”" in errors["attachments"]
@@ -566,5 +560,5 @@ def test_check_draft_counts_line_breaks_once():
 
 
 def test_draft_error_carries_field_errors():
-    exc = DraftError({"body": "Write your message."})
-    assert exc.status == 422 and exc.errors["body"] == "Write your message."
+    exc = Invalid(errors={"body": "Write your message."})
+    assert status_of(exc) == 422 and exc.errors["body"] == "Write your message."

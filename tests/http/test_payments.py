@@ -25,8 +25,7 @@ from portal.tables import (
 )
 from portal.tables.ledger import EntryKind
 from tests import factories
-from tests.conftest import client_for
-from tests.web import csrf_from, csrf_token, sign_in
+from tests.web import csrf_from, csrf_token, mails, sign_in, signed_in
 
 VISA = "4242424242424242"
 DECLINED_AT_CHARGE = "4000000000000341"  # attaches, then the charge is declined
@@ -124,7 +123,7 @@ async def test_pay_the_whole_balance_with_a_new_card_and_save_it(http, settings,
     assert "$0.00" in await balance_text(http)
     [card] = await SavedCard.select()
     assert card["last4"] == "4242" and card["client"] == env["client_id"]
-    [mail] = await OutboxMail.select().where(OutboxMail.kind == "payment_received")
+    [mail] = await mails("payment_received")
     assert "$150.00" in mail["body"] and "4242" not in mail["body"]
 
 
@@ -298,8 +297,7 @@ async def test_another_clients_money_is_out_of_reach(http, app, settings, locals
     )["external_id"]
     [card] = await SavedCard.select()
     await factories.client(env["practice"], "mallory")
-    async with client_for(app) as mallory:
-        await sign_in(mallory, "mallory")
+    async with signed_in(app, "mallory") as mallory:
         assert (await mallory.get(receipt)).status_code == 404
         assert (await mallory.get(receipt + "/pdf")).status_code == 404
         assert (await mallory.get(f"/pay/return?payment_intent={pi}")).status_code == 404
@@ -344,8 +342,7 @@ async def test_staff_settings_owner_or_manager_only_and_secrets_never_shown(http
     assert "sk_live_supersecret1234" not in page and "…1234" in page and "…9876" in page
     row = await PaymentSettings.select().where(PaymentSettings.practice == p).first()
     assert "supersecret" not in row["secret_key"] and row["max_credit_cents"] == 25000
-    async with client_for(app) as scheduler:
-        await sign_in(scheduler, "sched")
+    async with signed_in(app, "sched") as scheduler:
         assert (await scheduler.get("/staff/settings/payments")).status_code == 403
 
 

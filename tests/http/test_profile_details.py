@@ -16,7 +16,8 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from portal.profile import details as profile_details
+from portal.profile import page as profile_page
+from portal.profile import reminders
 from portal.tables import (
     AuditEvent,
     ClientContact,
@@ -29,9 +30,8 @@ from portal.tables import (
     StoredFile,
 )
 from tests import factories
-from tests.web import csrf_from, sign_in
+from tests.web import csrf_from, post_form, sign_in, signed_in
 
-HTMX = {"HX-Request": "true"}
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"front of the card" * 10
 JPEG = b"\xff\xd8\xff\xe0" + b"back of the card" * 10
 PDF = b"%PDF-1.4\n%not an image\n"
@@ -48,9 +48,9 @@ async def env(http):
 
 
 async def post(http, path: str, data: dict | None = None, *, htmx: bool = False, files=None):
-    token = csrf_from((await http.get("/profile")).text)
-    return await http.post(
-        path, data={**(data or {}), "_csrf_token": token}, files=files, headers=HTMX if htmx else {}
+    """A form of /profile; with htmx, HX-Request and the token in the form only."""
+    return await post_form(
+        http, path, data, page="/profile", files=files, htmx=htmx, token_header=False
     )
 
 
@@ -280,7 +280,7 @@ async def test_reminder_settings_validation_and_extra_recipients(http, env):
     }
     r = await post(http, "/profile/reminders", good)
     assert r.status_code == 303 and r.headers["location"] == "/profile?done=reminders#reminders"
-    saved = await profile_details.reminder_settings(alice)
+    saved = await reminders.reminder_settings(alice)
     assert saved["channel"] == "both" and saved["days_before"] == 3
     assert [(p["name"], p["email"], p["phone"]) for p in saved["recipients"]] == [
         ("Sam Tester", "sam@family.example", ""),
@@ -294,7 +294,7 @@ async def test_reminder_settings_validation_and_extra_recipients(http, env):
         http, "/profile/reminders", {**good, "channel": "email", "r0_remove": "1"}, htmx=True
     )
     assert r.status_code == 200 and "Reminder settings saved." in text(r)
-    saved = await profile_details.reminder_settings(alice)
+    saved = await reminders.reminder_settings(alice)
     assert saved["channel"] == "email"
     assert [p["name"] for p in saved["recipients"]] == ["Robin Tester"]
     event = (await events("profile.reminders_changed"))[-1]
@@ -306,7 +306,7 @@ async def test_reminder_settings_validation_and_extra_recipients(http, env):
     assert event["detail"]["new"]["channel"] == "email"
 
     too_many = {"channel": "none", "days_before": "1"}
-    for i in range(profile_details.MAX_RECIPIENTS + 1):
+    for i in range(reminders.MAX_RECIPIENTS + 1):
         too_many |= {f"r{i}_name": f"Person {i}", f"r{i}_email": f"p{i}@family.example"}
     r = await post(http, "/profile/reminders", too_many, htmx=True)
     assert r.status_code == 422 and "Add up to 5 people." in text(r)
@@ -524,16 +524,13 @@ async def test_another_clients_rows_are_not_found(http, app, env):
 
 
 async def test_staff_have_no_client_details_and_forms_need_csrf(http, app, env):
-    from tests.conftest import client_for
-
     # Without the CSRF token nothing is written.
     r = await http.post("/profile/phones", data={"kind": "mobile", "number": "6175550142"})
     assert r.status_code == 403
     assert await ClientPhone.count() == 0
 
     await factories.staff("ownr")
-    async with client_for(app) as staff:
-        await sign_in(staff, "ownr")
+    async with signed_in(app, "ownr") as staff:
         page = await staff.get("/profile")
         assert page.status_code == 200
         assert 'id="phones"' not in page.text and "Photo ID" not in page.text
@@ -625,7 +622,7 @@ async def test_the_demo_client_has_details_to_show():
     await demo.seed(password="a demo passphrase for tests")
     user = await User.select(User.id, User.email).where(User.username == "client").first()
     client = await client_for_user(user["id"])
-    shown = await profile_details.context_for(client)
+    shown = await profile_page.context_for(client)
     assert [p["kind"] for p in shown["phones"]] == ["mobile", "work"]
     assert all(p["number"].startswith("+1617555") for p in shown["phones"])
     assert [(e["address"], e["is_primary"]) for e in shown["emails"]] == [(user["email"], True)]

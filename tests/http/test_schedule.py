@@ -14,7 +14,7 @@ from portal.tables import Appointment, AuditEvent, OutboxMail
 from portal.tables.people import ClientStatus
 from tests import factories
 from tests.conftest import client_for
-from tests.web import csrf_token, sign_in
+from tests.web import csrf_token, mails, sign_in
 
 NY = ZoneInfo("America/New_York")
 
@@ -100,7 +100,7 @@ async def test_choose_who_what_where_then_book_a_real_slot(http):
         f'id="appointment-{appt["id"]}"' in (await http.get("/dashboard/widgets/appointments")).text
     )
     assert await AuditEvent.count().where(AuditEvent.action == "appointment.booked") == 1
-    [mail] = await OutboxMail.select().where(OutboxMail.kind == "appointment_changed")
+    [mail] = await mails("appointment_changed")
     assert "booked" in mail["subject"] and "Individual therapy" not in mail["body"]
     # The booked time is no longer offered.
     page = await http.get(

@@ -10,8 +10,7 @@ from portal.practice import terms
 from portal.tables import AuditEvent, TermsAcceptance
 from portal.tables.accounts import Role
 from tests import factories
-from tests.conftest import client_for
-from tests.web import csrf_from, post_form, sign_in
+from tests.web import csrf_from, post_form, sign_in, signed_in
 
 
 async def test_new_terms_are_accepted_at_the_next_sign_in(http, app):
@@ -68,8 +67,7 @@ async def test_new_terms_are_accepted_at_the_next_sign_in(http, app):
     assert r.status_code == 303
     assert await TermsAcceptance.count().where(TermsAcceptance.user == c["user_id"]) == 2
     # Staff are not asked.
-    async with client_for(app) as staff:
-        await sign_in(staff, "owner")
+    async with signed_in(app, "owner") as staff:
         assert (await staff.get("/staff")).status_code == 200
 
 

@@ -8,7 +8,7 @@ from portal.tables import AuditEvent, LoginAttempt, RecoveryCode, Session, User
 from tests import factories
 from tests.conftest import client_for
 from tests.totp import secret_from_page, totp
-from tests.web import csrf_from, post_form, sign_in
+from tests.web import csrf_from, post_form, sign_in, signed_in
 
 
 async def enable_two_factor(http) -> tuple[str, list[str]]:
@@ -31,6 +31,13 @@ async def enable_two_factor(http) -> tuple[str, list[str]]:
     codes = re.findall(r"<li><code>([a-z0-9-]+)</code></li>", r.text)
     assert len(codes) == 10
     return secret, codes
+
+
+async def send_code(http, code: str, **extra):
+    """The code step of signing in, posted as its page posts it."""
+    return await post_form(
+        http, "/login/two-factor", {"code": code, **extra}, page="/login/two-factor"
+    )
 
 
 async def test_enable_sign_out_and_sign_in_with_a_code(http, app):
@@ -71,13 +78,11 @@ async def test_replayed_code_is_refused_logged_and_explained(http, app):
     await sign_in(http, "alice")
     secret, _ = await enable_two_factor(http)
     code = totp(secret)
-    async with client_for(app) as first:
-        await sign_in(first, "alice")
-        r = await post_form(first, "/login/two-factor", {"code": code}, page="/login/two-factor")
+    async with signed_in(app, "alice") as first:
+        r = await send_code(first, code)
         assert r.status_code == 303
-    async with client_for(app) as second:
-        await sign_in(second, "alice")
-        r = await post_form(second, "/login/two-factor", {"code": code}, page="/login/two-factor")
+    async with signed_in(app, "alice") as second:
+        r = await send_code(second, code)
         assert r.status_code == 422
         assert "already used" in r.text
         assert (await second.get("/")).status_code == 303
@@ -95,15 +100,11 @@ async def test_recovery_code_works_once(http, app):
     await factories.client(p, "alice")
     await sign_in(http, "alice")
     _, codes = await enable_two_factor(http)
-    async with client_for(app) as b:
-        await sign_in(b, "alice")
-        r = await post_form(
-            b, "/login/two-factor", {"code": codes[3].upper()}, page="/login/two-factor"
-        )
+    async with signed_in(app, "alice") as b:
+        r = await send_code(b, codes[3].upper())
         assert r.status_code == 303
-    async with client_for(app) as b:
-        await sign_in(b, "alice")
-        r = await post_form(b, "/login/two-factor", {"code": codes[3]}, page="/login/two-factor")
+    async with signed_in(app, "alice") as b:
+        r = await send_code(b, codes[3])
         assert r.status_code == 422 and "not right" in r.text
     assert await RecoveryCode.count().where(RecoveryCode.used_at.is_not_null()) == 1
 
@@ -113,16 +114,11 @@ async def test_wrong_codes_are_throttled(http, app):
     await factories.client(p, "alice")
     await sign_in(http, "alice")
     secret, _ = await enable_two_factor(http)
-    async with client_for(app) as b:
-        await sign_in(b, "alice")
+    async with signed_in(app, "alice") as b:
         for _ in range(5):
-            r = await post_form(
-                b, "/login/two-factor", {"code": "000000"}, page="/login/two-factor"
-            )
+            r = await send_code(b, "000000")
             assert r.status_code == 422
-        r = await post_form(
-            b, "/login/two-factor", {"code": totp(secret)}, page="/login/two-factor"
-        )
+        r = await send_code(b, totp(secret))
         assert r.status_code == 422 and "Too many wrong codes" in r.text
         # The pending session is gone: the right code cannot be tried again on it.
         assert await Session.count().where(Session.pending_two_factor.eq(True)) == 0
@@ -133,14 +129,8 @@ async def test_remember_this_device_skips_the_code_on_that_device_only(http, app
     await factories.client(p, "alice")
     await sign_in(http, "alice")
     secret, _ = await enable_two_factor(http)
-    async with client_for(app) as phone:
-        await sign_in(phone, "alice")
-        r = await post_form(
-            phone,
-            "/login/two-factor",
-            {"code": totp(secret), "remember": "yes"},
-            page="/login/two-factor",
-        )
+    async with signed_in(app, "alice") as phone:
+        r = await send_code(phone, totp(secret), remember="yes")
         assert r.status_code == 303
         await post_form(phone, "/logout")
         r = await sign_in(phone, "alice")

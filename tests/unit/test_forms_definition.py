@@ -10,14 +10,16 @@ from pathlib import Path
 import pytest
 from litestar.datastructures import FormMultiDict
 
+from portal.core.actor import Actor
 from portal.demo.practice import DEMO_FORMS
-from portal.forms import assignments as forms
-from portal.forms.assignments import FieldDef, FormDefinitionError
+from portal.forms import answers, assignments, definition, loader
+from portal.forms.definition import FieldDef, FormDefinitionError
 from portal.tables import AuditEvent, FormAssignment, FormTemplate
 from portal.tables.people import ClientStatus
 from tests import factories
 
 DEMO = DEMO_FORMS
+CLIENT = Actor(user_id=1, role="client", ip="", portal_url="", practice=None)
 
 MINIMAL = {
     "form": [
@@ -46,7 +48,7 @@ def with_change(path: str, value, base: dict = MINIMAL) -> dict:
 
 def error_of(data: dict) -> str:
     with pytest.raises(FormDefinitionError) as exc:
-        forms.parse(data)
+        definition.parse(data)
     return str(exc.value)
 
 
@@ -54,10 +56,10 @@ def error_of(data: dict) -> str:
 
 
 def test_the_demo_file_defines_an_intake_and_a_consent_form():
-    intake, consent = forms.parse(forms.read_file(DEMO))
+    intake, consent = definition.parse(definition.read_file(DEMO))
     assert (intake.slug, consent.slug) == ("intake", "consent-to-treatment")
     types = {f.type for f in intake.fields}
-    assert types == set(forms.FIELD_TYPES)  # every type is used
+    assert types == set(definition.FIELD_TYPES)  # every type is used
     names = [f.name for f in intake.fields]
     for wanted in ("contact_reason", "history", "medications", "consent_email", "signature"):
         assert wanted in names
@@ -68,7 +70,7 @@ def test_the_demo_file_defines_an_intake_and_a_consent_form():
 
 
 def test_defaults_and_what_is_stored():
-    (t,) = forms.parse(
+    (t,) = definition.parse(
         {
             "form": [
                 {
@@ -158,14 +160,14 @@ def test_files_bad_toml_and_json(tmp_path):
     bad = tmp_path / "forms.toml"
     bad.write_text('[[form]]\nslug = "x\n')
     with pytest.raises(FormDefinitionError, match=r"forms\.toml: not valid TOML: .*line 2"):
-        forms.read_file(bad)
+        definition.read_file(bad)
     good = tmp_path / "forms.json"
     good.write_text(json.dumps(MINIMAL))
-    assert forms.parse(forms.read_file(good))[0].slug == "consent"
+    assert definition.parse(definition.read_file(good))[0].slug == "consent"
     broken = tmp_path / "broken.json"
     broken.write_text("{")
     with pytest.raises(FormDefinitionError, match=r"broken\.json: not valid JSON"):
-        forms.read_file(broken)
+        definition.read_file(broken)
 
 
 # --- Checking answers ----------------------------------------------------------------------------
@@ -184,17 +186,17 @@ def test_answers_are_read_from_a_posted_form_as_typed():
     posted = FormMultiDict(
         [("t", " hi "), ("many", "c"), ("many", "a"), ("box", "yes"), ("sig", " Ana \r\n  Lima ")]
     )
-    values = forms.read_answers(FIELDS, posted)
+    values = answers.read_answers(FIELDS, posted)
     assert values == {
         "t": "hi", "d": "", "one": "", "many": ["c", "a"], "box": True, "sig": "Ana Lima",
     }  # fmt: skip
-    assert forms.read_answers(FIELDS, FormMultiDict([("box", "on")]))["box"] is False
+    assert answers.read_answers(FIELDS, FormMultiDict([("box", "on")]))["box"] is False
 
 
 def test_required_only_counts_on_submit():
-    empty = forms.read_answers(FIELDS, FormMultiDict())
-    assert forms.check(FIELDS, empty, final=False) == {}
-    assert forms.check(FIELDS, empty, final=True) == {
+    empty = answers.read_answers(FIELDS, FormMultiDict())
+    assert answers.check(FIELDS, empty, final=False) == {}
+    assert answers.check(FIELDS, empty, final=True) == {
         "t": "Answer this question.",
         "many": "Choose at least one option.",
         "box": "Tick this box to continue.",
@@ -224,15 +226,16 @@ def test_required_only_counts_on_submit():
 )
 def test_each_type_checks_its_shape(name, value, ok):
     values = {"t": "ok", "many": ["a"], "box": True, "sig": "Ana Lima", name: value}
-    errors = forms.check(FIELDS, values, final=True)
+    errors = answers.check(FIELDS, values, final=True)
     assert (name not in errors) is ok, errors
     assert set(errors) <= {name}
 
 
 def test_task_text():
-    assert forms.task_text("New client intake") == "Complete the New client intake form"
+    assert assignments.task_text("New client intake") == "Complete the New client intake form"
     assert (
-        forms.task_text("Release of information form") == "Complete the Release of information form"
+        assignments.task_text("Release of information form")
+        == "Complete the Release of information form"
     )
 
 
@@ -271,7 +274,7 @@ async def _assigned(slug: str) -> list[tuple[int, str]]:
 )
 async def test_assign_names_who_gets_the_form(assign, who):
     env = await _practice_with_clients()
-    result = await forms.apply(forms.parse(with_change("form.0.assign", assign)))
+    result = await loader.apply(definition.parse(with_change("form.0.assign", assign)))
     assert result.created == ["consent"] and result.assigned == len(who)
     assert await _assigned("consent") == sorted((env[w], "open") for w in who)
 
@@ -281,25 +284,25 @@ async def test_unknown_or_staff_usernames_are_refused_and_nothing_is_written():
     for name in ("nobody", "owner"):
         data = {"form": [with_change("form.0.slug", "other")["form"][0], *with_change("form.0.assign", ["ana", name])["form"]]}  # fmt: skip
         with pytest.raises(FormDefinitionError, match=f"form 'consent': assign '{name}': no client has the username '{name}'"):  # fmt: skip
-            await forms.apply(forms.parse(data))
+            await loader.apply(definition.parse(data))
     assert await FormTemplate.count() == 0 and await FormAssignment.count() == 0
 
 
 async def test_loading_without_a_practice_says_so():
     with pytest.raises(FormDefinitionError, match="the database holds no practice yet"):
-        await forms.apply(forms.parse(MINIMAL))
+        await loader.apply(definition.parse(MINIMAL))
 
 
 async def test_loading_again_updates_and_a_new_version_asks_again():
     env = await _practice_with_clients()
     data = with_change("form.0.assign", ["all"])
-    await forms.apply(forms.parse(data))
+    await loader.apply(definition.parse(data))
     # Again: updated, nobody assigned twice.
-    result = await forms.apply(forms.parse(with_change("form.0.title", "Consent (2)", data)))
+    result = await loader.apply(definition.parse(with_change("form.0.title", "Consent (2)", data)))
     assert result.updated == ["consent"] and result.created == [] and result.assigned == 0
     assert (await FormTemplate.select(FormTemplate.title).first())["title"] == "Consent (2)"
     # Ana submits version 1.
-    ana = await forms.one(
+    ana = await assignments.one(
         env["ana"],
         (
             await FormAssignment.select(FormAssignment.id)
@@ -308,13 +311,13 @@ async def test_loading_again_updates_and_a_new_version_asks_again():
         )["id"],
     )
     now = datetime(2026, 5, 1, 12, tzinfo=UTC)
-    assert await forms.submit(
-        env["ana"], ana, {"signature": "Ana Lima"}, actor_id=1, ip="", now=now
+    assert await assignments.submit(
+        env["ana"], ana, {"signature": "Ana Lima"}, actor=CLIENT, now=now
     )
     # The same version again: still nobody new. Version 2: Ana gets a new open copy;
     # Ben, whose copy is still open, does not get a second one.
-    assert (await forms.apply(forms.parse(data))).assigned == 0
-    result = await forms.apply(forms.parse(with_change("form.0.version", "2", data)))
+    assert (await loader.apply(definition.parse(data))).assigned == 0
+    result = await loader.apply(definition.parse(with_change("form.0.version", "2", data)))
     assert result.assigned == 1
     assert await _assigned("consent") == sorted(
         [(env["ana"], "submitted"), (env["ana"], "open"), (env["ben"], "open")]
@@ -325,9 +328,9 @@ async def test_loading_again_updates_and_a_new_version_asks_again():
 
 async def test_describe_lists_templates_with_counts():
     await _practice_with_clients()
-    assert "No form templates yet" in await forms.describe()
-    await forms.apply(forms.parse(with_change("form.0.assign", ["all"])))
-    assert await forms.describe() == "consent: Consent (version 1): 2 open, 0 submitted"
+    assert "No form templates yet" in await loader.describe()
+    await loader.apply(definition.parse(with_change("form.0.assign", ["all"])))
+    assert await loader.describe() == "consent: Consent (version 1): 2 open, 0 submitted"
 
 
 # --- The command -----------------------------------------------------------------------------------

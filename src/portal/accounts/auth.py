@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from portal.accounts.passwords import hash_password, needs_rehash, verify_password
 from portal.core import audit
+from portal.core.actor import Actor
 from portal.core.clock import utcnow
 from portal.tables import LoginAttempt, Session, User
 from portal.tables.accounts import LoginOutcome, Role
@@ -299,16 +300,7 @@ async def username_of(user_id: int) -> str:
     return row["username"] if row else ""
 
 
-@dataclass(frozen=True)
-class ChangeNotice:
-    """Where a security change happened and how to tell the account's owner about it."""
-
-    ip: str
-    practice_name: str
-    portal_url: str
-
-
-async def notify_change(user: CurrentUser, notice: ChangeNotice, template: str, **context) -> None:
+async def notify_change(user: CurrentUser, actor: Actor, template: str, **context) -> None:
     """Mail the account's owner that a security setting changed (no secrets in it)."""
     if user.email:
         from portal.core import mail
@@ -316,24 +308,24 @@ async def notify_change(user: CurrentUser, notice: ChangeNotice, template: str, 
         await mail.queue(
             user.email,
             template,
-            practice_name=notice.practice_name,
+            practice_name=actor.practice_name,
             username=user.username,
-            portal_url=notice.portal_url,
+            portal_url=actor.portal_url,
             **context,
         )
 
 
-async def change_password(user: CurrentUser, new_password: str, notice: ChangeNotice) -> None:
+async def change_password(user: CurrentUser, new_password: str, actor: Actor) -> None:
     """New password; every other session and every remembered device ends; the owner is told."""
     from portal.core.db import write_transaction
 
     async with write_transaction():
         await set_password(user.id, new_password)
         ended = await end_other_sessions(user.id, user.session_id)
-        await notify_change(user, notice, "password_changed")
+        await notify_change(user, actor, "password_changed")
         await audit.record(
             "account.password_changed",
             actor_id=user.id,
-            ip=notice.ip,
+            ip=actor.ip,
             detail={"other_sessions_ended": ended},
         )

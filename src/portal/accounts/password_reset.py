@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from portal.accounts import auth as accounts
 from portal.core import audit, mail
+from portal.core.actor import Actor
 from portal.core.clock import utcnow
 from portal.core.db import write_transaction
 from portal.tables import PasswordReset, User
@@ -20,7 +21,7 @@ VALID_FOR = timedelta(minutes=30)
 BY_EMAIL = "SELECT id, email, username FROM portal_user WHERE active AND lower(email) = lower({})"
 
 
-async def request(identifier: str, *, practice_name: str, portal_url: str, ip: str) -> None:
+async def request(identifier: str, actor: Actor) -> None:
     """Mail a reset link to the account with this username or email, if there is one."""
     identifier = identifier.strip()
     if not identifier:
@@ -49,11 +50,11 @@ async def request(identifier: str, *, practice_name: str, portal_url: str, ip: s
             await mail.queue(
                 user["email"],
                 "password_reset",
-                practice_name=practice_name,
-                link=f"{portal_url}/password-reset/{token}",
+                practice_name=actor.practice_name,
+                link=f"{actor.portal_url}/password-reset/{token}",
                 minutes=int(VALID_FOR.total_seconds() // 60),
             )
-            await audit.record("password.reset_requested", actor_id=user["id"], ip=ip)
+            await audit.record("password.reset_requested", actor_id=user["id"], ip=actor.ip)
 
 
 async def valid_reset(token: str) -> dict | None:
@@ -69,7 +70,7 @@ async def valid_reset(token: str) -> dict | None:
     return row
 
 
-async def complete(token: str, new_password: str, *, ip: str) -> int | None:
+async def complete(token: str, new_password: str, actor: Actor) -> int | None:
     """Use the token once to set the password; the user id, or None if the link is no good."""
     async with write_transaction():
         rows = await PasswordReset.raw(
@@ -89,5 +90,5 @@ async def complete(token: str, new_password: str, *, ip: str) -> int | None:
         await PasswordReset.update({PasswordReset.used_at: utcnow()}).where(
             PasswordReset.user == user_id, PasswordReset.used_at.is_null()
         )
-        await audit.record("password.reset", actor_id=user_id, ip=ip)
+        await audit.record("password.reset", actor_id=user_id, ip=actor.ip)
     return user_id

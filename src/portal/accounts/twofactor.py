@@ -18,8 +18,9 @@ from enum import Enum
 import pyotp
 import segno
 
-from portal.accounts.auth import ChangeNotice, CurrentUser, notify_change
+from portal.accounts.auth import CurrentUser, notify_change
 from portal.core import audit
+from portal.core.actor import Actor
 from portal.core.clock import utcnow
 from portal.core.crypto import Cipher
 from portal.core.db import write_transaction
@@ -144,9 +145,7 @@ async def pending_setup(user_id: int, username: str, issuer: str, cipher: Cipher
     return setup_for(secret, username, issuer)
 
 
-async def turn_on(
-    user: CurrentUser, code: str, cipher: Cipher, notice: ChangeNotice
-) -> list[str] | None:
+async def turn_on(user: CurrentUser, code: str, cipher: Cipher, actor: Actor) -> list[str] | None:
     """Enable with a valid code; lifts the setup requirement, audits, tells the owner."""
     async with write_transaction():
         codes = await enable(user.id, code, cipher)
@@ -154,16 +153,16 @@ async def turn_on(
             await Session.update({Session.needs_two_factor_setup: False}).where(
                 Session.user == user.id
             )
-            await audit.record("two_factor.enabled", actor_id=user.id, ip=notice.ip)
-            await notify_change(user, notice, "two_factor_changed", enabled=True)
+            await audit.record("two_factor.enabled", actor_id=user.id, ip=actor.ip)
+            await notify_change(user, actor, "two_factor_changed", enabled=True)
     return codes
 
 
-async def turn_off(user: CurrentUser, notice: ChangeNotice) -> None:
+async def turn_off(user: CurrentUser, actor: Actor) -> None:
     async with write_transaction():
         await disable(user.id)
-        await audit.record("two_factor.disabled", actor_id=user.id, ip=notice.ip)
-        await notify_change(user, notice, "two_factor_changed", enabled=False)
+        await audit.record("two_factor.disabled", actor_id=user.id, ip=actor.ip)
+        await notify_change(user, actor, "two_factor_changed", enabled=False)
 
 
 async def enable(

@@ -1,11 +1,21 @@
-"""Creating accounts (the `portal users` command; staff pages later)."""
+"""Creating accounts (the `portal users` command; staff pages later), and a user changing
+their own username (My Profile)."""
 
 from __future__ import annotations
 
-from portal.accounts.auth import create_user, normalise_username
+from portal.accounts.auth import (
+    CurrentUser,
+    check_password,
+    create_user,
+    normalise_username,
+    username_taken,
+)
 from portal.accounts.passwords import password_problem
+from portal.core import audit
+from portal.core.actor import Actor
 from portal.core.clock import utcnow
 from portal.core.db import write_transaction
+from portal.core.errors import Invalid
 from portal.tables import Client, Practice, Provider, User
 from portal.tables.accounts import Role
 
@@ -53,3 +63,37 @@ async def create_account(
                 Provider(practice=practice["id"], user=user_id, display_name=name)
             )
     return user_id
+
+
+async def change_username(
+    user: CurrentUser, new_username: str, current_password: str, actor: Actor
+) -> str:
+    """The signed-in user's new username (normalised), once their password confirms it.
+
+    Raises Invalid with a message per field (`username`, `current_password`) and changes
+    nothing: an empty name, other characters than letters, digits and . _ - @, the same
+    name, one another account has, or a wrong password. Audited with the old and new name.
+    """
+    new = normalise_username(new_username)
+    errors: dict[str, str] = {}
+    if not new:
+        errors["username"] = "Enter a username."
+    elif not all(ch.isalnum() or ch in "._-@" for ch in new):
+        errors["username"] = "Use letters, digits and . _ - @ only."
+    elif new == user.username:
+        errors["username"] = "That is already your username."
+    elif await username_taken(new, except_user=user.id):
+        errors["username"] = "That username is taken. Choose another."
+    if not await check_password(user.id, current_password):
+        errors["current_password"] = "Your current password is not right."
+    if errors:
+        raise Invalid(errors=errors)
+    async with write_transaction():
+        await User.update({User.username: new}).where(User.id == user.id)
+        await audit.record(
+            "account.username_changed",
+            actor_id=actor.user_id,
+            ip=actor.ip,
+            detail={"old": user.username, "new": new},
+        )
+    return new

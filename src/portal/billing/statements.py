@@ -1,18 +1,25 @@
 """My Account's documents: the ledger with a running balance, receipts, statements,
 superbills and flexible-spending statements. Read-only; every figure from the ledger.
+
+Which documents a client may open follows the practice's setting
+(`require_document`); the period a client asks for is read and checked by
+`period`, the date of service of a superbill by `superbill`.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from portal.billing.ledger import signed
+from portal.core.errors import Invalid, NotFound
 from portal.tables import Appointment, LedgerEntry, Practice
 from portal.tables.ledger import EntryKind
 
 DOCUMENTS = ("receipts", "statements", "superbills", "fsa")
+DEFAULT_DAYS = 365  # a period not given is the last year
+LONGEST_DAYS = 3 * 366
 
 
 async def visible_documents(practice_id: int) -> set[str]:
@@ -22,6 +29,49 @@ async def visible_documents(practice_id: int) -> set[str]:
     settings = json.loads(raw) if isinstance(raw, str) else (raw or {})
     chosen = settings.get("client_documents")
     return set(DOCUMENTS) if chosen is None else set(chosen) & set(DOCUMENTS)
+
+
+async def require_document(practice_id: int, kind: str) -> None:
+    """NotFound unless the practice lets clients see this kind of document."""
+    if kind not in await visible_documents(practice_id):
+        raise NotFound("Your practice does not offer this document online.")
+
+
+async def letterhead(practice_id: int) -> dict:
+    """The practice's row, for the letterhead every document carries."""
+    return await Practice.select().where(Practice.id == practice_id).first()
+
+
+@dataclass(frozen=True)
+class Period:
+    """The dates a statement covers; `problem` says what was wrong with the dates asked for."""
+
+    start: date
+    end: date
+    problem: Invalid | None = None
+
+    @property
+    def error(self) -> str:
+        return self.problem.message if self.problem else ""
+
+
+def period(start: str, end: str, *, today: date, default_days: int = DEFAULT_DAYS) -> Period:
+    """The period from the query string (YYYY-MM-DD), by default the last `default_days`.
+
+    Dates that cannot be read give the default period; an end before the start,
+    or more than three years, are kept as asked. Either way with a problem.
+    """
+    try:
+        s = date.fromisoformat(start) if start else today - timedelta(days=default_days)
+        e = date.fromisoformat(end) if end else today
+    except ValueError:
+        problem = Invalid("Enter dates like 2026-01-31.")
+        return Period(today - timedelta(days=default_days), today, problem)
+    if e < s:
+        return Period(s, e, Invalid("The end date is before the start date."))
+    if (e - s).days > LONGEST_DAYS:
+        return Period(s, e, Invalid("Choose a range of at most three years."))
+    return Period(s, e)
 
 
 @dataclass
@@ -77,7 +127,7 @@ async def lines(client_id: int) -> list[Line]:
                 cpt=r["cpt"] or "",
                 provider=r["provider"] or "",
                 diagnosis=r["diagnosis"] or "",
-            )  # fmt: skip
+            )
         )
     return out
 
@@ -128,6 +178,41 @@ def statement(all_lines: list[Line], start: date, end: date) -> Statement:
 def service_lines(all_lines: list[Line], start: date, end: date) -> list[Line]:
     """Charges for services in a date range: what superbills and FSA statements list."""
     return [x for x in all_lines if x.kind == EntryKind.charge and start <= x.on <= end]
+
+
+def total(lines: list[Line]) -> int:
+    return sum(x.cents for x in lines)
+
+
+async def receipt(client_id: int, entry_id: int) -> Line:
+    """A payment of this client's, for its receipt (NotFound for anything else)."""
+    line = next((x for x in await lines(client_id) if x.id == entry_id and x.is_payment), None)
+    if line is None:
+        raise NotFound()
+    return line
+
+
+@dataclass(frozen=True)
+class Superbill:
+    day: date
+    lines: list[Line]
+    npis: dict[str, str]
+
+    @property
+    def total(self) -> int:
+        return total(self.lines)
+
+
+async def superbill(client_id: int, on: str) -> Superbill:
+    """The services of one date (YYYY-MM-DD), with the providers' NPIs (NotFound if none)."""
+    try:
+        day = date.fromisoformat(on)
+    except ValueError:
+        raise NotFound("Choose a date of service.") from None
+    services = service_lines(await lines(client_id), day, day)
+    if not services:
+        raise NotFound("There was no service on that date.")
+    return Superbill(day, services, await provider_npis(client_id))
 
 
 async def service_dates(client_id: int) -> list[date]:

@@ -8,10 +8,10 @@ mails read what they need from it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from portal.practice.info import PracticeInfo
+# Imported at run time, not only for type checkers: Litestar (msgspec) resolves the
+# annotations of an injected `actor` when it builds a handler's arguments.
+from portal.practice.info import PracticeInfo
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,11 @@ class Actor:
     ip: str
     portal_url: str
     practice: PracticeInfo | None
+
+    @property
+    def practice_name(self) -> str:
+        """The practice's name for mails and pages; a neutral one before any practice exists."""
+        return self.practice.name if self.practice else "Client portal"
 
     @classmethod
     def system(cls, portal_url: str = "", practice: PracticeInfo | None = None) -> Actor:

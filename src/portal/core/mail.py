@@ -27,9 +27,9 @@ from pathlib import Path
 
 import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from piccolo.engine.sqlite import TransactionType
 
 from portal.core.clock import utcnow
+from portal.core.db import write_transaction
 from portal.settings import MailSettings
 from portal.tables import OutboxMail
 
@@ -106,7 +106,7 @@ class Worker:
         db = OutboxMail._meta.db
         if db.engine_type == "postgres":
             return await OutboxMail.raw(CLAIM_POSTGRES, self.name, now + LEASE, now, now, limit)
-        async with db.transaction(transaction_type=TransactionType.immediate):
+        async with write_transaction():
             rows = await OutboxMail.raw(DUE_SQLITE, now, now, limit)
             if rows:
                 await OutboxMail.update(

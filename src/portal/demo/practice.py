@@ -358,11 +358,11 @@ async def seed(password: str | None = None, *, rng_seed: int = 7) -> DemoResult:
 
     await load_file(DEMO_AVAILABILITY)
 
-    from portal.profile.details import seed_demo as seed_profile_details
+    from portal.demo.profile import seed_demo as seed_profile_details
 
     await seed_profile_details("client")
 
-    from portal.forms.assignments import load_file as load_forms
+    from portal.forms.loader import load_file as load_forms
 
     await load_forms(DEMO_FORMS)
 

@@ -14,6 +14,7 @@ from portal.accounts import auth as accounts
 from portal.accounts import password_reset, signin
 from portal.accounts.passwords import password_problem
 from portal.core import audit
+from portal.core.actor import Actor
 from portal.core.crypto import Cipher
 from portal.handlers.base import client_ip, form_text, render, safe_next, user_agent
 from portal.practice.info import PracticeInfo
@@ -64,7 +65,7 @@ def signin_context(
         device_token=request.cookies.get(device_cookie_name(settings), ""),
         practice_name=practice.name if practice else "Client portal",
         two_factor_policy=practice.two_factor_policy if practice else "staff",
-        portal_url=settings.server.public_url.rstrip("/"),
+        portal_url=settings.portal_url,
         time_zone=practice.time_zone if practice else ZoneInfo("UTC"),
     )
 
@@ -236,12 +237,7 @@ class AuthController(Controller):
         )
 
     @post("/password-reset", status_code=200)
-    async def reset_request(
-        self,
-        request: Request,
-        settings: NamedDependency[Settings],
-        practice: NamedDependency[PracticeInfo | None],
-    ) -> Template:
+    async def reset_request(self, request: Request, actor: NamedDependency[Actor]) -> Template:
         form = await request.form()
         identifier = form_text(form, "identifier", 254)
         if not identifier:
@@ -251,12 +247,7 @@ class AuthController(Controller):
                 {"errors": ["Enter your username or email address."], "identifier": ""},
                 status_code=422,
             )
-        await password_reset.request(
-            identifier,
-            practice_name=practice.name if practice else "Client portal",
-            portal_url=settings.server.public_url.rstrip("/"),
-            ip=client_ip(request),
-        )
+        await password_reset.request(identifier, actor)
         return await render(
             request, "pages/accounts/password_reset_request.html", {"sent": RESET_SENT}
         )
@@ -272,7 +263,9 @@ class AuthController(Controller):
         )
 
     @post("/password-reset/{token:str}", status_code=303)
-    async def reset(self, request: Request, token: FromPath[str]) -> Template | Redirect:
+    async def reset(
+        self, request: Request, token: FromPath[str], actor: NamedDependency[Actor]
+    ) -> Template | Redirect:
         form = await request.form()
         password = str(form.get("password", ""))
         again = str(form.get("password_again", ""))
@@ -297,7 +290,7 @@ class AuthController(Controller):
                 {"token": token, "errors": [problem]},
                 status_code=422,
             )
-        if await password_reset.complete(token, password, ip=client_ip(request)) is None:
+        if await password_reset.complete(token, password, actor) is None:
             return await render(
                 request,
                 "pages/accounts/password_reset_form.html",

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Template
@@ -129,7 +130,9 @@ async def pdf_response(
 
 
 async def provide_actor(
-    request: Request, settings: Settings, practice: PracticeInfo | None
+    request: Request,
+    settings: NamedDependency[Settings],
+    practice: NamedDependency[PracticeInfo | None],
 ) -> Actor:
     """The `actor` dependency: who is acting in this request, for domain writes."""
     user = request.scope.get("user")

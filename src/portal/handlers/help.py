@@ -11,9 +11,8 @@ from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.response import Template
 
-from portal.core import pdf
 from portal.core.clock import utcnow
-from portal.handlers.base import render, signed_in
+from portal.handlers.base import pdf_response, render, signed_in
 from portal.practice.info import PracticeInfo
 from portal.settings import Settings
 
@@ -66,15 +65,7 @@ class HelpController(Controller):
         settings: NamedDependency[Settings],
     ) -> Response:
         # Links to portal pages must work from a saved file: absolute, to this portal.
-        context = _context(practice, settings.server.public_url.rstrip("/"))
-        html = request.app.template_engine.get_template("pages/help/guide_pdf.html").render(
-            **context, printed_at=utcnow()
-        )
-        return Response(
-            await pdf.render(html),
-            media_type="application/pdf",
-            headers={
-                "content-disposition": f'attachment; filename="{PDF_NAME}"',
-                "cache-control": "no-store",
-            },
+        context = {**_context(practice, settings.portal_url), "printed_at": utcnow()}
+        return await pdf_response(
+            request, "pages/help/guide_pdf.html", context, PDF_NAME, inline=False
         )

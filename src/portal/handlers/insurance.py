@@ -6,18 +6,22 @@ each form; without JavaScript the forms post and redirect back to the page.
 
 from __future__ import annotations
 
+from functools import partial
+
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from portal.accounts.clients import provide_client
 from portal.core import uploads
+from portal.core.actor import Actor
 from portal.core.clock import utcnow
-from portal.core.uploads import Checked, UploadError
-from portal.handlers.base import client_ip, form_text, is_fragment_request, render, signed_in
+from portal.core.errors import Invalid
+from portal.handlers.base import done, form_text, render, signed_in
+from portal.handlers.errors import status_of
 from portal.insurance import policy as insurance
 from portal.practice.info import PracticeInfo
 
@@ -47,12 +51,10 @@ class InsuranceController(Controller):
             **extra,
         }
 
-    async def _done(self, request: Request, notice: str, client: dict) -> Template | Redirect:
-        """Success: the panel again for htmx, a redirect (post/redirect/get) otherwise."""
-        if is_fragment_request(request):
-            context = await self._context(client, notice=NOTICES[notice])
-            return await render(request, PAGE, context, fragment=PANEL)
-        return Redirect(f"/insurance?done={notice}", status_code=303)
+    async def _panel(self, request: Request, client: dict, notice: str) -> Template:
+        """The panel after a change: what htmx swaps in (`done()` redirects otherwise)."""
+        context = await self._context(client, notice=NOTICES[notice])
+        return await render(request, PAGE, context, fragment=PANEL)
 
     @get("/")
     async def page(
@@ -63,12 +65,12 @@ class InsuranceController(Controller):
 
     @post("/none", status_code=200)
     async def no_insurance(
-        self, request: Request, client: NamedDependency[dict]
-    ) -> Template | Redirect:
-        await insurance.choose_none(
-            client["id"], actor_id=request.user.id, ip=client_ip(request), now=utcnow()
+        self, request: Request, client: NamedDependency[dict], actor: NamedDependency[Actor]
+    ) -> Response:
+        await insurance.choose_none(client["id"], actor=actor, now=utcnow())
+        return await done(
+            request, "/insurance?done=none", partial(self._panel, request, client, "none")
         )
-        return await self._done(request, "none", client)
 
     @post("/", status_code=200)
     async def save(
@@ -76,41 +78,35 @@ class InsuranceController(Controller):
         request: Request,
         client: NamedDependency[dict],
         practice: NamedDependency[PracticeInfo],
-    ) -> Template | Redirect:
+        actor: NamedDependency[Actor],
+    ) -> Response:
         form = await request.form()
         values = {name: form_text(form, name, n) for name, n in insurance.TEXT_FIELDS.items()}
-        today = utcnow().astimezone(practice.time_zone).date()
-        details, errors = insurance.validate(values, today=today)
-        cards: dict[str, Checked | None] = {}
-        chosen: list[str] = []
+        files: dict[str, tuple[bytes, str]] = {}
         for side in insurance.CARD_SIDES:
-            name = f"card_{side}"
-            upload = form.get(name)
-            cards[side] = None
-            if not isinstance(upload, UploadFile) or not (upload.filename or "").strip():
-                continue  # no file chosen: keep the current image, if any
-            chosen.append(side)
-            try:
-                cards[side] = insurance.check_card(await upload.read(), upload.filename)
-            except UploadError as exc:
-                errors[name] = str(exc)
-        if errors or details is None:
+            upload = form.get(f"card_{side}")
+            if isinstance(upload, UploadFile) and (upload.filename or "").strip():
+                files[side] = (await upload.read(), upload.filename)
+            # no file chosen: keep the current image, if any
+        today = utcnow().astimezone(practice.time_zone).date()
+        try:
+            details, cards = insurance.check_submission(values, files, today=today)
+        except Invalid as exc:
             # A file input cannot be filled in again by the page: say so for what was chosen.
-            reselect = [s for s in chosen if f"card_{s}" not in errors]
+            reselect = [s for s in files if f"card_{s}" not in exc.errors]
             return await render(
                 request,
                 PAGE,
                 await self._context(
-                    client, values=values, errors=errors, open_form=True, reselect=reselect
+                    client, values=values, errors=exc.errors, open_form=True, reselect=reselect
                 ),
                 fragment=PANEL,
-                status_code=422,
+                status_code=status_of(exc),
             )
-        await insurance.save(
-            client["id"], details, cards=cards, actor_id=request.user.id,
-            ip=client_ip(request), now=utcnow(),
-        )  # fmt: skip
-        return await self._done(request, "saved", client)
+        await insurance.save(client["id"], details, cards=cards, actor=actor, now=utcnow())
+        return await done(
+            request, "/insurance?done=saved", partial(self._panel, request, client, "saved")
+        )
 
     @get("/cards/{file_id:int}")
     async def card(self, file_id: FromPath[int], client: NamedDependency[dict]) -> Response:

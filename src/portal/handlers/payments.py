@@ -12,16 +12,21 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal.accounts.clients import provide_client
-from portal.billing import ledger, payments
-from portal.billing.payments import Gateway, PaymentError
-from portal.core import audit
+from portal.billing import cards, ledger, payments, webhooks
+from portal.billing.gateway import Gateway, start_setup
+from portal.billing.gateway import gateway as practice_gateway
+from portal.core.actor import Actor
 from portal.core.crypto import Cipher
-from portal.handlers.base import client_ip, form_text, is_fragment_request, render, signed_in
+from portal.core.errors import Invalid
+from portal.handlers.base import form_text, is_fragment_request, render, signed_in
+from portal.handlers.errors import status_of
 from portal.practice.info import PracticeInfo
 from portal.settings import Settings
 
 # Sent after a payment so the balance widget and the tasks refresh themselves.
 LEDGER_CHANGED = json.dumps({"ledger-changed": {"target": "body"}})
+NOT_AVAILABLE = {"error": "Online payment is not available."}
+NOT_PREPARED = {"error": "The card form could not be prepared. Please try again."}
 
 
 async def provide_gateway(
@@ -29,11 +34,7 @@ async def provide_gateway(
     cipher: NamedDependency[Cipher],
     settings: NamedDependency[Settings],
 ) -> Gateway | None:
-    return await payments.gateway(practice.id, cipher, settings.payments)
-
-
-def _portal_url(settings: Settings) -> str:
-    return settings.server.public_url.rstrip("/")
+    return await practice_gateway(practice.id, cipher, settings.payments)
 
 
 class PayController(Controller):
@@ -42,17 +43,26 @@ class PayController(Controller):
     dependencies = {"client": Provide(provide_client), "gateway": Provide(provide_gateway)}
 
     async def _page(
-        self, request: Request, client: dict, practice: PracticeInfo, gw: Gateway | None, settings: Settings,
-        *, amount: str | None = None, error: str = "", field: str = "", status_code: int = 200,
+        self,
+        request: Request,
+        client: dict,
+        practice: PracticeInfo,
+        gw: Gateway | None,
+        settings: Settings,
+        *,
+        amount: str | None = None,
+        error: str = "",
+        field: str = "",
+        status_code: int = 200,
         action_secret: str = "",
-    ) -> Template:  # fmt: skip
+    ) -> Template:
         balance = await ledger.balance(client["id"])
         context = {
             "practice": practice,
             "client": client,
             "balance": balance,
             "available": gw is not None,
-            "cards": await payments.cards(client["id"]) if gw else [],
+            "cards": await cards.cards(client["id"]) if gw else [],
             "amount": amount
             if amount is not None
             else (f"{balance.owed / 100:.2f}" if balance.owed else ""),
@@ -74,70 +84,76 @@ class PayController(Controller):
 
     @get("/")
     async def pay_page(
-        self, request: Request, client: NamedDependency[dict], practice: NamedDependency[PracticeInfo],
-        gateway: NamedDependency[Gateway | None], settings: NamedDependency[Settings],
-    ) -> Template:  # fmt: skip
+        self,
+        request: Request,
+        client: NamedDependency[dict],
+        practice: NamedDependency[PracticeInfo],
+        gateway: NamedDependency[Gateway | None],
+        settings: NamedDependency[Settings],
+    ) -> Template:
         return await self._page(request, client, practice, gateway, settings)
 
     @post("/setup")
     async def setup(
-        self, request: Request, client: NamedDependency[dict], gateway: NamedDependency[Gateway | None],
-    ) -> Response:  # fmt: skip
+        self,
+        request: Request,
+        client: NamedDependency[dict],
+        gateway: NamedDependency[Gateway | None],
+    ) -> Response:
         """For Stripe.js: check the amount first, then a SetupIntent for the new card."""
         if gateway is None:
-            return Response({"error": "Online payment is not available."}, status_code=409)
+            return Response(NOT_AVAILABLE, status_code=409)
         form = await request.form()
         try:
             if form.get("amount") is not None:
                 payments.try_amount(
                     form_text(form, "amount", 20), await payments.owed(client["id"]), gateway
                 )
-            secret = await payments.start_setup(gateway, client)
-        except PaymentError as exc:
-            return Response({"error": exc.message}, status_code=422)
+            secret = await start_setup(gateway, client)
+        except Invalid as exc:
+            return Response({"error": exc.message}, status_code=status_of(exc))
         except stripe.StripeError:
-            return Response(
-                {"error": "The card form could not be prepared. Please try again."}, status_code=502
-            )
+            return Response(NOT_PREPARED, status_code=502)
         return Response({"client_secret": secret}, status_code=200)
 
     @post("/", status_code=200)
     async def pay(
-        self, request: Request, client: NamedDependency[dict], practice: NamedDependency[PracticeInfo],
-        gateway: NamedDependency[Gateway | None], settings: NamedDependency[Settings],
-    ) -> Template | Redirect:  # fmt: skip
+        self,
+        request: Request,
+        client: NamedDependency[dict],
+        practice: NamedDependency[PracticeInfo],
+        gateway: NamedDependency[Gateway | None],
+        settings: NamedDependency[Settings],
+        actor: NamedDependency[Actor],
+    ) -> Template | Redirect:
         form = await request.form()
         amount_text = form_text(form, "amount", 20)
         if gateway is None:
             return await self._page(request, client, practice, None, settings, status_code=409)
         try:
             cents = payments.try_amount(amount_text, await payments.owed(client["id"]), gateway)
-            choice = form_text(form, "card", 20)
-            save = form.get("save") == "yes"
-            if choice == "new":
-                pm = await payments.card_from_setup(
-                    gateway, client, form_text(form, "setup_intent", 120)
-                )
-                if save:
-                    await payments.save_card(client["id"], pm)
-                payment_method_id = pm.id
-            else:
-                card = next(
-                    (c for c in await payments.cards(client["id"]) if str(c["id"]) == choice), None
-                )
-                if card is None:
-                    raise PaymentError("Choose a card, or enter a new one.", "card")
-                payment_method_id = card["payment_method_id"]
+            card = await cards.choose(
+                gateway,
+                client,
+                choice=form_text(form, "card", 20),
+                setup_intent=form_text(form, "setup_intent", 120),
+                save=form.get("save") == "yes",
+            )
             outcome = await payments.pay(
-                gateway, client, key=form_text(form, "key", 64), cents=cents, payment_method_id=payment_method_id,
-                save=save or choice != "new", practice_name=practice.name, portal_url=_portal_url(settings),
-                actor_id=request.user.id, ip=client_ip(request),
-            )  # fmt: skip
-        except PaymentError as exc:
+                gateway, client, key=form_text(form, "key", 64), cents=cents, card=card, actor=actor
+            )
+        except Invalid as exc:
             return await self._page(
-                request, client, practice, gateway, settings, amount=amount_text, error=exc.message, field=exc.field,
-                status_code=422,
-            )  # fmt: skip
+                request,
+                client,
+                practice,
+                gateway,
+                settings,
+                amount=amount_text,
+                error=exc.message,
+                field=next(iter(exc.errors), ""),
+                status_code=status_of(exc),
+            )
         return await self._after(request, client, practice, gateway, settings, outcome, amount_text)
 
     async def _after(self, request, client, practice, gateway, settings, outcome, amount_text):  # noqa: ANN001, ANN202
@@ -152,51 +168,35 @@ class PayController(Controller):
                     headers={"HX-Trigger": LEDGER_CHANGED},
                 )
             return Redirect(f"/account/receipts/{outcome.ledger_entry_id}", status_code=303)
+        page = (request, client, practice, gateway, settings)
         if outcome.status == "requires_action":
-            return await self._page(
-                request,
-                client,
-                practice,
-                gateway,
-                settings,
-                amount=amount_text,
-                action_secret=outcome.client_secret,
-            )
+            return await self._page(*page, amount=amount_text, action_secret=outcome.client_secret)
         if outcome.status == "pending":
             return await self._page(
-                request, client, practice, gateway, settings, amount=amount_text, status_code=202,
-                error="Your payment is being processed. Check My Account in a minute before paying again.",
-            )  # fmt: skip
-        return await self._page(
-            request,
-            client,
-            practice,
-            gateway,
-            settings,
-            amount=amount_text,
-            error=outcome.error,
-            status_code=422,
-        )
+                *page,
+                amount=amount_text,
+                status_code=202,
+                error="Your payment is being processed. Check My Account in a minute before "
+                "paying again.",
+            )
+        return await self._page(*page, amount=amount_text, error=outcome.error, status_code=422)
 
     @get("/return")
     async def back_from_authentication(
-        self, request: Request, client: NamedDependency[dict], practice: NamedDependency[PracticeInfo],
-        gateway: NamedDependency[Gateway | None], settings: NamedDependency[Settings],
+        self,
+        request: Request,
+        client: NamedDependency[dict],
+        practice: NamedDependency[PracticeInfo],
+        gateway: NamedDependency[Gateway | None],
+        settings: NamedDependency[Settings],
+        actor: NamedDependency[Actor],
         payment_intent: FromQuery[str] = "",
-    ) -> Template | Redirect:  # fmt: skip
+    ) -> Template | Redirect:
         """The browser's return after the bank's check: the PaymentIntent decides."""
-        if gateway is None or not payment_intent.startswith("pi_"):
+        if gateway is None:
             raise NotFoundException()
-        try:
-            intent = await gateway.client.v1.payment_intents.retrieve_async(payment_intent[:100])
-        except stripe.InvalidRequestError as exc:
-            raise NotFoundException() from exc
-        if getattr(intent.metadata, "portal_client", None) != str(client["id"]):
-            raise NotFoundException()
-        outcome = await payments.settle(
-            gateway, client["id"], intent, practice_name=practice.name, portal_url=_portal_url(settings),
-            actor_id=request.user.id, ip=client_ip(request),
-        )  # fmt: skip
+        intent = await payments.returned_intent(gateway, client["id"], payment_intent)
+        outcome = await payments.settle(gateway, client["id"], intent, actor=actor)
         return await self._after(
             request, client, practice, gateway, settings, outcome, f"{intent.amount / 100:.2f}"
         )
@@ -214,7 +214,7 @@ class CardsController(Controller):
             request,
             "pages/billing/cards.html",
             {
-                "cards": await payments.cards(client["id"]) if gateway else [],
+                "cards": await cards.cards(client["id"]) if gateway else [],
                 "available": gateway is not None,
                 "publishable_key": gateway.publishable_key if gateway else "",
                 "stripe_js_url": settings.payments.stripe_js_url,
@@ -227,9 +227,13 @@ class CardsController(Controller):
 
     @get("/")
     async def cards(
-        self, request: Request, client: NamedDependency[dict], gateway: NamedDependency[Gateway | None],
-        settings: NamedDependency[Settings], done: FromQuery[str] = "",
-    ) -> Template:  # fmt: skip
+        self,
+        request: Request,
+        client: NamedDependency[dict],
+        gateway: NamedDependency[Gateway | None],
+        settings: NamedDependency[Settings],
+        done: FromQuery[str] = "",
+    ) -> Template:
         notice = {"added": "Your card was saved.", "removed": "The card was removed."}.get(done, "")
         return await self._page(request, client, gateway, settings, notice=notice)
 
@@ -239,54 +243,45 @@ class CardsController(Controller):
     ) -> Response:
         """For Stripe.js: a SetupIntent for the card being added."""
         if gateway is None:
-            return Response({"error": "Online payment is not available."}, status_code=409)
+            return Response(NOT_AVAILABLE, status_code=409)
         try:
-            return Response(
-                {"client_secret": await payments.start_setup(gateway, client)}, status_code=200
-            )
+            return Response({"client_secret": await start_setup(gateway, client)}, status_code=200)
         except stripe.StripeError:
-            return Response(
-                {"error": "The card form could not be prepared. Please try again."}, status_code=502
-            )
+            return Response(NOT_PREPARED, status_code=502)
 
     @post("/", status_code=303)
     async def add(
-        self, request: Request, client: NamedDependency[dict], gateway: NamedDependency[Gateway | None],
+        self,
+        request: Request,
+        client: NamedDependency[dict],
+        gateway: NamedDependency[Gateway | None],
         settings: NamedDependency[Settings],
-    ) -> Template | Redirect:  # fmt: skip
+        actor: NamedDependency[Actor],
+    ) -> Template | Redirect:
         if gateway is None:
             return await self._page(request, client, gateway, settings, status_code=409)
         form = await request.form()
         try:
-            pm = await payments.card_from_setup(
-                gateway, client, form_text(form, "setup_intent", 120)
-            )
-        except PaymentError as exc:
+            await cards.add(gateway, client, form_text(form, "setup_intent", 120), actor=actor)
+        except Invalid as exc:
             return await self._page(
-                request, client, gateway, settings, error=exc.message, status_code=422
+                request, client, gateway, settings, error=exc.message, status_code=status_of(exc)
             )
-        await payments.save_card(client["id"], pm)
-        await audit.record(
-            "card.added",
-            actor_id=request.user.id,
-            ip=client_ip(request),
-            detail={"last4": pm.card.last4},
-        )
         return Redirect("/account/cards?done=added", status_code=303)
 
     @post("/{card_id:int}/remove", status_code=303)
     async def remove(
-        self, request: Request, card_id: FromPath[int], client: NamedDependency[dict],
-        gateway: NamedDependency[Gateway | None], settings: NamedDependency[Settings],
-    ) -> Template | Redirect:  # fmt: skip
-        if gateway is None or not await payments.remove_card(gateway, client["id"], card_id):
+        self,
+        request: Request,
+        card_id: FromPath[int],
+        client: NamedDependency[dict],
+        gateway: NamedDependency[Gateway | None],
+        settings: NamedDependency[Settings],
+        actor: NamedDependency[Actor],
+    ) -> Template | Redirect:
+        if gateway is None:
             raise NotFoundException()
-        await audit.record(
-            "card.removed",
-            actor_id=request.user.id,
-            ip=client_ip(request),
-            subject=f"card:{card_id}",
-        )
+        await cards.remove(gateway, client["id"], card_id, actor=actor)
         if is_fragment_request(request):
             return await self._page(
                 request, client, gateway, settings, notice="The card was removed."
@@ -301,17 +296,21 @@ class CardsController(Controller):
     dependencies={"gateway": Provide(provide_gateway)},
 )
 async def stripe_webhook(
-    request: Request, gateway: NamedDependency[Gateway | None], practice: NamedDependency[PracticeInfo],
+    request: Request,
+    gateway: NamedDependency[Gateway | None],
+    practice: NamedDependency[PracticeInfo],
     settings: NamedDependency[Settings],
-) -> Response:  # fmt: skip
+) -> Response:
+    """Stripe's calls: JSON answers, and 400 for one that does not verify (Stripe retries)."""
     if gateway is None:
         return Response({"error": "payments are not configured"}, status_code=503)
-    payload = await request.body()
     try:
-        outcome = await payments.handle_webhook(
-            gateway, payload, request.headers.get("stripe-signature", ""),
-            practice_name=practice.name, portal_url=_portal_url(settings),
-        )  # fmt: skip
-    except payments.WebhookRejected as exc:
-        return Response({"error": str(exc)}, status_code=400)
+        outcome = await webhooks.handle_webhook(
+            gateway,
+            await request.body(),
+            request.headers.get("stripe-signature", ""),
+            actor=Actor.system(settings.portal_url, practice),
+        )
+    except Invalid as exc:
+        return Response({"error": exc.message}, status_code=400)
     return Response({"received": True, "outcome": outcome}, status_code=200)

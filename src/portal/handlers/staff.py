@@ -10,10 +10,13 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
-from portal.billing import payments
+from portal.billing import payment_settings
+from portal.core.actor import Actor
 from portal.core.clock import utcnow
 from portal.core.crypto import Cipher
-from portal.handlers.base import client_ip, form_text, render, staff_only
+from portal.core.errors import Invalid
+from portal.handlers.base import form_text, render, staff_only
+from portal.handlers.errors import status_of
 from portal.practice.info import PracticeInfo
 from portal.scheduling.appointments import practice_day
 from portal.tables.accounts import Role
@@ -57,7 +60,7 @@ class PaymentSettingsController(Controller):
             "pages/staff/payments.html",
             {
                 "practice": practice,
-                "current": await payments.settings_view(practice.id),
+                "current": await payment_settings.settings_view(practice.id),
                 "errors": errors or {},
                 "typed": typed or {},
                 "notice": notice,
@@ -81,34 +84,25 @@ class PaymentSettingsController(Controller):
         request: Request,
         practice: NamedDependency[PracticeInfo],
         cipher: NamedDependency[Cipher],
+        actor: NamedDependency[Actor],
     ) -> Template | Redirect:
         form = await request.form()
         typed = {
             "publishable_key": form_text(form, "publishable_key", 200),
             "max_credit": form_text(form, "max_credit", 20),
         }
-        secret_key = form_text(form, "secret_key", 300)
-        webhook_secret = form_text(form, "webhook_secret", 300)
-        current = await payments.settings_view(practice.id)
-        errors = {}
-        if not typed["publishable_key"].startswith("pk_"):
-            errors["publishable_key"] = "A publishable key starts with pk_."
-        if secret_key and not secret_key.startswith(("sk_", "rk_")):
-            errors["secret_key"] = "A secret key starts with sk_ (or rk_ for a restricted key)."
-        if not secret_key and not current["secret_key_hint"]:
-            errors["secret_key"] = "Enter the secret key."
-        if webhook_secret and not webhook_secret.startswith("whsec_"):
-            errors["webhook_secret"] = "A webhook signing secret starts with whsec_."
         try:
-            max_credit = payments.parse_amount(typed["max_credit"] or "0")
-        except payments.PaymentError:
-            errors["max_credit"] = "Enter an amount in dollars, like 500.00."
-            max_credit = 0
-        if errors:
-            return await self._page(request, practice, errors=errors, typed=typed, status_code=422)
-        await payments.save_settings(
-            practice.id, cipher, publishable_key=typed["publishable_key"], secret_key=secret_key,
-            webhook_secret=webhook_secret, max_credit_cents=max_credit, actor_id=request.user.id,
-            ip=client_ip(request),
-        )  # fmt: skip
+            await payment_settings.change(
+                practice.id,
+                cipher,
+                publishable_key=typed["publishable_key"],
+                secret_key=form_text(form, "secret_key", 300),
+                webhook_secret=form_text(form, "webhook_secret", 300),
+                max_credit=typed["max_credit"],
+                actor=actor,
+            )
+        except Invalid as exc:
+            return await self._page(
+                request, practice, errors=exc.errors, typed=typed, status_code=status_of(exc)
+            )
         return Redirect("/staff/settings/payments?done=saved", status_code=303)

@@ -7,8 +7,8 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
-from portal.core import pdf
-from portal.handlers.base import client_ip, render, signed_in
+from portal.core.actor import Actor
+from portal.handlers.base import pdf_response, render, signed_in
 from portal.practice import terms
 from portal.practice.info import PracticeInfo
 
@@ -37,32 +37,22 @@ class TermsController(Controller):
     @get("/pdf", opt=PENDING_OK)
     async def as_pdf(self, request: Request, practice: NamedDependency[PracticeInfo]) -> Response:
         context = await self._context(request)
-        html = request.app.template_engine.get_template("pages/terms/terms_pdf.html").render(
-            practice=practice, **context
-        )
-        return Response(
-            await pdf.render(html),
-            media_type="application/pdf",
-            headers={
-                "content-disposition": f'attachment; filename="terms-of-service-{context["terms"]["version"]}.pdf"',
-                "cache-control": "no-store",
-            },
-        )
+        filename = f"terms-of-service-{context['terms']['version']}.pdf"
+        return await pdf_response(
+            request, "pages/terms/terms_pdf.html", {**context, "practice": practice}, filename,
+            inline=False,
+        )  # fmt: skip
 
     @get("/accept", opt=PENDING_OK)
     async def accept_page(self, request: Request) -> Template:
         return await render(request, "pages/terms/accept.html", await self._context(request))
 
     @post("/accept", opt=PENDING_OK, status_code=303)
-    async def accept(self, request: Request) -> Template | Redirect:
+    async def accept(self, request: Request, actor: NamedDependency[Actor]) -> Template | Redirect:
         form = await request.form()
         version = str(form.get("terms_id", ""))
         agreed = form.get("agree") == "yes"
-        if (
-            agreed
-            and version.isdigit()
-            and await terms.accept(request.user.id, int(version), ip=client_ip(request))
-        ):
+        if agreed and version.isdigit() and await terms.accept(int(version), actor):
             return Redirect("/" if not request.user.is_staff else "/staff", status_code=303)
         context = await self._context(request)
         context["error"] = (

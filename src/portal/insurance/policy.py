@@ -14,15 +14,15 @@ bytes) and may be fetched only through a policy of the same client.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
-from piccolo.engine.sqlite import TransactionType
-
 from portal.core import audit, uploads
-from portal.core.uploads import IMAGE_TYPES, Checked
+from portal.core.actor import Actor
+from portal.core.db import write_transaction
+from portal.core.errors import Invalid
+from portal.core.uploads import IMAGE_TYPES, Checked, UploadError
 from portal.dashboard.tasks import Task, TaskContext
 from portal.tables import Client, InsurancePolicy
 
@@ -163,6 +163,23 @@ def check_card(data: bytes, filename: str) -> Checked:
     return uploads.check(data, filename or "card image", allowed=IMAGE_TYPES)
 
 
+def check_submission(
+    values: Mapping[str, str], files: Mapping[str, tuple[bytes, str]], *, today: date
+) -> tuple[Details, dict[str, Checked | None]]:
+    """The details form with its card images (`files`: side -> bytes and name, only those
+    chosen; a side not chosen keeps its current image). Invalid lists every problem."""
+    details, errors = validate(values, today=today)
+    cards: dict[str, Checked | None] = dict.fromkeys(CARD_SIDES)
+    for side, (data, filename) in files.items():
+        try:
+            cards[side] = check_card(data, filename)
+        except UploadError as exc:
+            errors[f"card_{side}"] = str(exc)
+    if errors or details is None:
+        raise Invalid(errors=errors)
+    return details, cards
+
+
 # --- Reading -------------------------------------------------------------------------------
 
 
@@ -258,30 +275,12 @@ def _summary(row: Mapping | None) -> dict | None:
     }
 
 
-@asynccontextmanager
-async def _one_writer_per_client(client_id: int) -> AsyncIterator[None]:
-    """A transaction in which no other change to this client's insurance runs.
-
-    SQLite: an immediate transaction (one writer). PostgreSQL: the client's row
-    locked FOR UPDATE until commit, so two saves for one client queue up.
-    """
-    db = InsurancePolicy._meta.db
-    if db.engine_type == "sqlite":
-        async with db.transaction(transaction_type=TransactionType.immediate):
-            yield
-        return
-    async with db.transaction():
-        await Client.select(Client.id).where(Client.id == client_id).lock_rows()
-        yield
-
-
 async def save(
     client_id: int,
     details: Details,
     *,
     cards: Mapping[str, Checked | None],
-    actor_id: int | None,
-    ip: str,
+    actor: Actor,
     now: datetime,
 ) -> int:
     """Make `details` the current policy; the one it replaces becomes history.
@@ -289,7 +288,7 @@ async def save(
     `cards` maps "front"/"back" to a checked new image, or None to keep the
     current policy's image of that side (none when there is no current policy).
     """
-    async with _one_writer_per_client(client_id):
+    async with write_transaction(lock_client=client_id):
         old = await current_policy(client_id)
         choice = (
             await Client.select(Client.insurance_choice).where(Client.id == client_id).first()
@@ -298,7 +297,7 @@ async def save(
         for side in CARD_SIDES:
             new = cards.get(side)
             if new is not None:
-                card_ids[side] = await uploads.store(new, uploaded_by=actor_id)
+                card_ids[side] = await uploads.store(new, uploaded_by=actor.user_id)
             else:
                 card_ids[side] = old[f"card_{side}"] if old else None
         if old:
@@ -326,8 +325,8 @@ async def save(
         }
         await audit.record(
             "insurance.saved",
-            actor_id=actor_id,
-            ip=ip,
+            actor_id=actor.user_id,
+            ip=actor.ip,
             subject=f"client:{client_id}",
             detail={
                 "policy": policy_id,
@@ -341,12 +340,12 @@ async def save(
     return policy_id
 
 
-async def choose_none(client_id: int, *, actor_id: int | None, ip: str, now: datetime) -> bool:
+async def choose_none(client_id: int, *, actor: Actor, now: datetime) -> bool:
     """No insurance (self or private pay). A current policy becomes history.
 
     Returns False when that was already the answer (nothing written).
     """
-    async with _one_writer_per_client(client_id):
+    async with write_transaction(lock_client=client_id):
         old = await current_policy(client_id)
         choice = (
             await Client.select(Client.insurance_choice).where(Client.id == client_id).first()
@@ -362,8 +361,8 @@ async def choose_none(client_id: int, *, actor_id: int | None, ip: str, now: dat
         )
         await audit.record(
             "insurance.none_chosen",
-            actor_id=actor_id,
-            ip=ip,
+            actor_id=actor.user_id,
+            ip=actor.ip,
             subject=f"client:{client_id}",
             detail={
                 "replaced_policy": old["id"] if old else None,

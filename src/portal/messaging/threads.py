@@ -1,60 +1,33 @@
-"""My Messages: who a client may write to, threads, unread counts, sending with attachments.
+"""My Messages: reading threads, their messages and attachments, unread counts.
 
-A thread is between one client and one staff member. A client may start a
-thread with their providers (the providers they have appointments with) and
-with the practice's designated scheduler and biller; either side may reply in
-a thread they take part in. A message, its attachments, the thread's new
-`last_message_at`, the sender's read mark, the audit event and the recipient's
-mail notice are written in one transaction: all of it happens, or none.
+A thread is between one client and one staff member (`portal.messaging.sending`
+writes them). Unread = messages from the other side after the reader's
+`ThreadRead` mark. Counts are one query however many threads or messages there
+are. No unique index guards (thread, user) in `thread_read`, so readers take
+MAX(last_read_at): a duplicate mark written by two tabs at once changes nothing.
 
-Unread = messages from the other side after the reader's `ThreadRead` mark.
-Counts are one query however many threads or messages there are. No unique
-index guards (thread, user) in `thread_read`, so readers take MAX(last_read_at):
-a duplicate mark written by two tabs at once changes nothing.
-
-The mail notice says only that a message arrived: no subject, body, file name
-or sender name (a message's content is clinical).
+A thread or attachment outside the reader's reach is `NotFound`; every download
+of an attachment is audited, and a stored file whose bytes no longer match
+their SHA-256 is a `Conflict` (audited too).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from piccolo.engine.sqlite import TransactionType
+from portal.core import audit, uploads
+from portal.core.actor import Actor
+from portal.core.errors import Conflict, NotFound
+from portal.messaging.recipients import staff_names
+from portal.tables import Message, MessageAttachment, MessageThread, ThreadRead
 
-from portal.core import audit, mail, uploads
-from portal.core.clock import utcnow
-from portal.tables import (
-    Appointment,
-    Message,
-    MessageAttachment,
-    MessageThread,
-    Practice,
-    Provider,
-    ThreadRead,
-    User,
+NO_SUCH_THREAD = "No such conversation."
+NO_SUCH_FILE = "No such file."
+DAMAGED = (
+    "This file is damaged and cannot be downloaded. Please tell the practice so they can "
+    "send it again."
 )
-from portal.tables.accounts import Role
-from portal.tables.people import ClientStatus
-
-MAX_SUBJECT = 200
-MAX_BODY = 10_000
-MAX_ATTACHMENTS = 5
-
-INACTIVE = (
-    "Your file with the practice is closed, so you can read your messages but not send new "
-    "ones. To reach the practice, call the office."
-)
-
-ROLE_NAMES = {
-    Role.owner: "Practice owner",
-    Role.manager: "Practice manager",
-    Role.provider: "Provider",
-    Role.scheduler: "Scheduling",
-    Role.biller: "Billing",
-}
 
 # Unread messages for one reader: from the other side, after the reader's mark.
 _UNREAD_FROM = """
@@ -72,30 +45,6 @@ UNREAD_TOTAL = "SELECT COUNT(*) AS unread" + _UNREAD_FROM
 UNREAD_BY_THREAD = (
     "SELECT m.thread AS thread, COUNT(*) AS unread" + _UNREAD_FROM + " GROUP BY m.thread"
 )
-
-
-class DraftError(Exception):
-    """A message that cannot be sent: `errors` by form field ("form" for the whole form)."""
-
-    def __init__(self, errors: dict[str, str], status: int = 422) -> None:
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
-        self.status = status
-
-
-@dataclass(frozen=True)
-class Recipient:
-    user_id: int
-    name: str
-    about: str
-
-
-@dataclass(frozen=True)
-class Upload:
-    """An attached file as it arrived: the user's file name (display only) and its bytes."""
-
-    filename: str
-    data: bytes
 
 
 @dataclass(frozen=True)
@@ -152,308 +101,6 @@ class ThreadView:
         return sum(1 for m in self.messages if m.new)
 
 
-# --- Who is who --------------------------------------------------------------------------------
-
-
-async def _designated(practice_id: int) -> dict:
-    row = (
-        await Practice.select(
-            Practice.designated_scheduler.as_alias("scheduler"),
-            Practice.designated_scheduler.active.as_alias("scheduler_active"),
-            Practice.designated_biller.as_alias("biller"),
-            Practice.designated_biller.active.as_alias("biller_active"),
-        )
-        .where(Practice.id == practice_id)
-        .first()
-    )
-    return row or {}
-
-
-def _provider_name(row: dict) -> str:
-    return ", ".join(p for p in (row["name"], row["credentials"]) if p)
-
-
-async def recipients(client: dict) -> list[Recipient]:
-    """Whom this client may start a thread with: their providers, then scheduling and billing."""
-    providers = await (
-        Appointment.select(
-            Appointment.provider.user.as_alias("user_id"),
-            Appointment.provider.display_name.as_alias("name"),
-            Appointment.provider.credentials.as_alias("credentials"),
-        )
-        .where(
-            Appointment.client == client["id"],
-            Appointment.provider.practice == client["practice"],
-            Appointment.provider.active.eq(True),
-            Appointment.provider.user.active.eq(True),
-        )
-        .distinct()
-    )
-    found: dict[int, Recipient] = {}
-    for row in sorted(providers, key=lambda r: r["name"]):
-        if row["user_id"] is not None:
-            found[row["user_id"]] = Recipient(row["user_id"], _provider_name(row), "your provider")
-    practice = await _designated(client["practice"])
-    desks = [
-        ("scheduler", "Scheduling", "appointments and rescheduling"),
-        ("biller", "Billing", "bills, payments and insurance"),
-    ]
-    for key, name, about in desks:
-        user_id = practice.get(key)
-        if user_id is None or not practice.get(f"{key}_active"):
-            continue
-        if user_id in found:
-            seen = found[user_id]
-            both = "Scheduling and billing" if seen.name == "Scheduling" else seen.name
-            found[user_id] = Recipient(user_id, both, f"{seen.about}; {about}")
-        else:
-            found[user_id] = Recipient(user_id, name, about)
-    return list(found.values())
-
-
-async def staff_names(practice_id: int, user_ids: Sequence[int]) -> dict[int, str]:
-    """How a client sees each staff member: provider name, else the desk, else the role."""
-    ids = sorted(set(user_ids))
-    if not ids:
-        return {}
-    names: dict[int, str] = {}
-    for row in await Provider.select(
-        Provider.user.as_alias("user_id"),
-        Provider.display_name.as_alias("name"),
-        Provider.credentials,
-    ).where(Provider.user.is_in(ids)):
-        names[row["user_id"]] = _provider_name(row)
-    practice = await _designated(practice_id)
-    desks = {"scheduler": "Scheduling", "biller": "Billing"}
-    for key, name in desks.items():
-        user_id = practice.get(key)
-        if user_id in ids and user_id not in names:
-            names[user_id] = (
-                "Scheduling and billing"
-                if practice.get("scheduler") == practice.get("biller")
-                else name
-            )
-    missing = [i for i in ids if i not in names]
-    if missing:
-        for row in await User.select(User.id, User.role).where(User.id.is_in(missing)):
-            names[row["id"]] = ROLE_NAMES.get(Role(row["role"]), "The practice")
-    return names
-
-
-def may_send(client: dict) -> bool:
-    return client["status"] != ClientStatus.inactive
-
-
-# --- Checking a draft --------------------------------------------------------------------------
-
-
-def clean_subject(value: str) -> str:
-    return " ".join(value.split())
-
-
-def clean_body(value: str) -> str:
-    # Browsers send line breaks as CRLF; a textarea's maxlength counts them as one.
-    return value.replace("\r\n", "\n").replace("\r", "\n").strip()
-
-
-def check_draft(
-    *, subject: str | None, body: str, files: Sequence[Upload]
-) -> tuple[dict[str, str], list[uploads.Checked]]:
-    """Field errors and the accepted files. `subject` None: a reply (it has none)."""
-    errors: dict[str, str] = {}
-    if subject is not None:
-        if not subject:
-            errors["subject"] = "Enter a subject."
-        elif len(subject) > MAX_SUBJECT:
-            errors["subject"] = (
-                f"Keep the subject to {MAX_SUBJECT} characters ({len(subject)} now)."
-            )
-    if not body:
-        errors["body"] = "Write your message."
-    elif len(body) > MAX_BODY:
-        errors["body"] = f"Keep the message to {MAX_BODY:,} characters ({len(body):,} now)."
-    checked: list[uploads.Checked] = []
-    problems: list[str] = []
-    if len(files) > MAX_ATTACHMENTS:
-        problems.append(f"Attach at most {MAX_ATTACHMENTS} files to one message.")
-    else:
-        for f in files:
-            try:
-                checked.append(uploads.check(f.data, f.filename or "file"))
-            except uploads.UploadError as exc:
-                problems.append(str(exc))
-    if problems:
-        errors["attachments"] = " ".join(problems)
-    return errors, checked
-
-
-# --- Sending -------------------------------------------------------------------------------------
-
-
-def _transaction():
-    db = MessageThread._meta.db
-    if db.engine_type == "sqlite":
-        return db.transaction(transaction_type=TransactionType.immediate)
-    return db.transaction()
-
-
-async def _write(
-    thread_id: int, sender_id: int, body: str, files: Sequence[uploads.Checked], now: datetime
-) -> tuple[int, list[int]]:
-    message_id = (
-        await Message.insert(
-            Message(thread=thread_id, sender=sender_id, body=body, created_at=now)
-        ).returning(Message.id)
-    )[0]["id"]
-    file_ids = []
-    for f in files:
-        file_id = await uploads.store(f, uploaded_by=sender_id)
-        await MessageAttachment.insert(MessageAttachment(message=message_id, file=file_id))
-        file_ids.append(file_id)
-    await MessageThread.update({MessageThread.last_message_at: now}).where(
-        MessageThread.id == thread_id
-    )
-    await mark_read(thread_id, sender_id, now)
-    return message_id, file_ids
-
-
-async def _notify(
-    recipient: dict, *, to_staff: bool, thread_id: int, practice_name: str, portal_url: str
-) -> None:
-    if not recipient.get("email") or not recipient.get("active", True):
-        return
-    link = f"{portal_url}/staff" if to_staff else f"{portal_url}/messages/{thread_id}"
-    await mail.queue(
-        recipient["email"],
-        "new_message",
-        to_staff=to_staff,
-        practice_name=practice_name,
-        link=link,
-    )
-
-
-async def start_thread(
-    client: dict,
-    *,
-    sender_id: int,
-    to: int | None,
-    subject: str,
-    body: str,
-    files: Sequence[Upload],
-    ip: str,
-    practice_name: str,
-    portal_url: str,
-) -> int:
-    """A client's new thread to one of `recipients(client)`; returns the thread's id."""
-    if not may_send(client):
-        raise DraftError({"form": INACTIVE}, status=403)
-    subject, body = clean_subject(subject), clean_body(body)
-    errors, checked = check_draft(subject=subject, body=body, files=files)
-    allowed = {r.user_id for r in await recipients(client)}
-    if to not in allowed:
-        errors = {"to": "Choose who to write to.", **errors}
-    if errors:
-        raise DraftError(errors)
-    now = utcnow()
-    async with _transaction():
-        thread_id = (
-            await MessageThread.insert(
-                MessageThread(
-                    client=client["id"],
-                    staff=to,
-                    subject=subject,
-                    created_at=now,
-                    last_message_at=now,
-                )
-            ).returning(MessageThread.id)
-        )[0]["id"]
-        message_id, file_ids = await _write(thread_id, sender_id, body, checked, now)
-        await audit.record(
-            "message.sent",
-            actor_id=sender_id,
-            ip=ip,
-            subject=f"thread:{thread_id}",
-            detail={"message": message_id, "to": to, "new_thread": True, "files": file_ids},
-        )
-        staff = await User.select(User.email, User.active).where(User.id == to).first()
-        await _notify(
-            staff,
-            to_staff=True,
-            thread_id=thread_id,
-            practice_name=practice_name,
-            portal_url=portal_url,
-        )
-    return thread_id
-
-
-async def reply(
-    thread_id: int,
-    *,
-    sender_id: int,
-    body: str,
-    files: Sequence[Upload],
-    ip: str,
-    practice_name: str,
-    portal_url: str,
-) -> int:
-    """A reply by either participant (the client or the thread's staff member).
-
-    Raises LookupError when the sender takes no part in the thread (the caller answers 404).
-    """
-    thread = (
-        await MessageThread.select(
-            MessageThread.id,
-            MessageThread.staff,
-            MessageThread.staff.email.as_alias("staff_email"),
-            MessageThread.staff.active.as_alias("staff_active"),
-            MessageThread.client.status.as_alias("client_status"),
-            MessageThread.client.user.as_alias("client_user"),
-            MessageThread.client.user.email.as_alias("client_email"),
-            MessageThread.client.user.active.as_alias("client_active"),
-        )
-        .where(MessageThread.id == thread_id)
-        .first()
-    )
-    if thread is None or sender_id not in (thread["staff"], thread["client_user"]):
-        raise LookupError(thread_id)
-    from_client = sender_id == thread["client_user"]
-    if from_client and thread["client_status"] == ClientStatus.inactive:
-        raise DraftError({"form": INACTIVE}, status=403)
-    body = clean_body(body)
-    errors, checked = check_draft(subject=None, body=body, files=files)
-    if from_client and not thread["staff_active"]:
-        errors = {
-            "form": "This person no longer takes messages through the portal. "
-            "Start a new message to someone else at the practice.",
-            **errors,
-        }
-    if errors:
-        raise DraftError(errors)
-    if from_client:
-        to, recipient = thread["staff"], {"email": thread["staff_email"], "active": True}
-    else:
-        to = thread["client_user"]
-        recipient = {"email": thread["client_email"], "active": thread["client_active"]}
-    now = utcnow()
-    async with _transaction():
-        message_id, file_ids = await _write(thread_id, sender_id, body, checked, now)
-        await audit.record(
-            "message.sent",
-            actor_id=sender_id,
-            ip=ip,
-            subject=f"thread:{thread_id}",
-            detail={"message": message_id, "to": to, "new_thread": False, "files": file_ids},
-        )
-        await _notify(
-            recipient,
-            to_staff=from_client,
-            thread_id=thread_id,
-            practice_name=practice_name,
-            portal_url=portal_url,
-        )
-    return message_id
-
-
 # --- Reading -------------------------------------------------------------------------------------
 
 
@@ -507,8 +154,8 @@ async def threads(client: dict, user_id: int) -> list[ThreadSummary]:
     ]
 
 
-async def thread_view(thread_id: int, client: dict, user_id: int) -> ThreadView | None:
-    """One of this client's threads with its messages and attachments; None if not theirs."""
+async def thread_view(thread_id: int, client: dict, user_id: int) -> ThreadView:
+    """One of this client's threads with its messages and attachments; NotFound if not theirs."""
     thread = (
         await MessageThread.select(
             MessageThread.id,
@@ -520,7 +167,7 @@ async def thread_view(thread_id: int, client: dict, user_id: int) -> ThreadView 
         .first()
     )
     if thread is None:
-        return None
+        raise NotFound(NO_SUCH_THREAD)
     messages = (
         await Message.select(Message.id, Message.sender, Message.body, Message.created_at)
         .where(Message.thread == thread_id)
@@ -570,17 +217,20 @@ async def thread_view(thread_id: int, client: dict, user_id: int) -> ThreadView 
     )
 
 
-async def open_thread(thread_id: int, client: dict, user_id: int) -> ThreadView | None:
+async def open_thread(thread_id: int, client: dict, user_id: int) -> ThreadView:
     """The thread as `thread_view`, then marked read up to its latest message."""
     view = await thread_view(thread_id, client, user_id)
-    if view is not None and view.unread:
+    if view.unread:
         await mark_read(thread_id, user_id, view.messages[-1].created_at)
     return view
 
 
-async def attachment_file(attachment_id: int, user_id: int) -> dict | None:
-    """A message attachment's stored file (bytes checked against their SHA-256), for a
-    participant of its thread only; None otherwise. Raises uploads.IntegrityError."""
+async def download(attachment_id: int, *, actor: Actor) -> dict:
+    """A message attachment's stored file, for a participant of its thread only (anyone
+    else: NotFound), its bytes checked against their SHA-256 (damaged: Conflict).
+
+    Both the download and a failed check are audited.
+    """
     row = (
         await MessageAttachment.select(
             MessageAttachment.file,
@@ -590,6 +240,24 @@ async def attachment_file(attachment_id: int, user_id: int) -> dict | None:
         .where(MessageAttachment.id == attachment_id)
         .first()
     )
-    if row is None or user_id not in (row["staff"], row["client_user"]):
-        return None
-    return await uploads.fetch(row["file"])
+    if row is None or actor.user_id not in (row["staff"], row["client_user"]):
+        raise NotFound(NO_SUCH_FILE)
+    try:
+        stored = await uploads.fetch(row["file"])
+    except uploads.IntegrityError as exc:
+        await audit.record(
+            "file.integrity_failed",
+            actor_id=actor.user_id,
+            ip=actor.ip,
+            subject=f"message_attachment:{attachment_id}",
+        )
+        raise Conflict(DAMAGED) from exc
+    if stored is None:
+        raise NotFound(NO_SUCH_FILE)
+    await audit.record(
+        "message.attachment_downloaded",
+        actor_id=actor.user_id,
+        ip=actor.ip,
+        subject=f"file:{stored['id']}",
+    )
+    return stored

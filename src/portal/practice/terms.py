@@ -8,6 +8,7 @@ asked: the terms are the portal's terms for clients.
 from __future__ import annotations
 
 from portal.core import audit
+from portal.core.actor import Actor
 from portal.core.clock import utcnow
 from portal.core.db import write_transaction
 from portal.tables import TermsAcceptance, TermsVersion
@@ -41,8 +42,9 @@ async def needs_acceptance(user_id: int) -> bool:
     )
 
 
-async def accept(user_id: int, terms_id: int, *, ip: str) -> bool:
-    """Record acceptance of `terms_id` if it is the current version; False if it is not."""
+async def accept(terms_id: int, actor: Actor) -> bool:
+    """The actor accepts `terms_id` if it is the current version; False if it is not."""
+    user_id = actor.user_id
     latest = await current()
     if latest is None or latest["id"] != terms_id:
         return False
@@ -51,10 +53,13 @@ async def accept(user_id: int, terms_id: int, *, ip: str) -> bool:
             TermsAcceptance.user == user_id, TermsAcceptance.terms == terms_id
         ):
             await TermsAcceptance.insert(
-                TermsAcceptance(user=user_id, terms=terms_id, accepted_at=utcnow(), ip=ip)
+                TermsAcceptance(user=user_id, terms=terms_id, accepted_at=utcnow(), ip=actor.ip)
             )
             await audit.record(
-                "terms.accepted", actor_id=user_id, ip=ip, detail={"version": latest["version"]}
+                "terms.accepted",
+                actor_id=user_id,
+                ip=actor.ip,
+                detail={"version": latest["version"]},
             )
         await Session.update({Session.needs_terms_acceptance: False}).where(Session.user == user_id)
     return True

@@ -13,7 +13,9 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from portal.core import audit, mail
+from portal.core.actor import Actor
 from portal.core.db import write_transaction
+from portal.core.errors import Conflict, Invalid, NotFound
 from portal.dashboard.tasks import Task, TaskContext
 from portal.practice.info import PracticeInfo, format_address
 from portal.tables import Appointment
@@ -55,15 +57,6 @@ _VISIT_COLUMNS = (
     Appointment.location.region,
     Appointment.location.postal_code,
 )
-
-
-class AppointmentError(Exception):
-    """A refused change: `status` is the HTTP status, `message` what the client reads."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -187,20 +180,20 @@ async def _own(client_id: int, appointment_id: int) -> dict:
         .first()
     )
     if row is None:
-        raise AppointmentError(404, "That appointment was not found.")
+        raise NotFound("That appointment was not found.")
     return row
 
 
 def _state_conflict(row: dict, now: datetime, action: str) -> None:
     status = row["status"]
     if status == AppointmentStatus.cancelled:
-        raise AppointmentError(409, f"This appointment was cancelled, so it can't be {action}.")
+        raise Conflict(f"This appointment was cancelled, so it can't be {action}.")
     if (
         status in (AppointmentStatus.completed, AppointmentStatus.no_show)
         or row["starts_at"] <= now
     ):
-        raise AppointmentError(
-            409, f"This appointment has already started or taken place, so it can't be {action}."
+        raise Conflict(
+            f"This appointment has already started or taken place, so it can't be {action}."
         )
 
 
@@ -217,16 +210,14 @@ async def _notify_provider(row: dict, practice: PracticeInfo, what: str, portal_
         )
 
 
-async def confirm(
-    client_id: int, appointment_id: int, *, now: datetime, practice: PracticeInfo,
-    actor_id: int, ip: str, portal_url: str,
-) -> Visit:  # fmt: skip
+async def confirm(client_id: int, appointment_id: int, *, now: datetime, actor: Actor) -> Visit:
+    practice = actor.practice
     row = await _own(client_id, appointment_id)
     _state_conflict(row, now, "confirmed")
     if row["status"] == AppointmentStatus.confirmed:
-        raise AppointmentError(409, "This appointment is already confirmed.")
+        raise Conflict("This appointment is already confirmed.")
     if not row["provider.clients_may_confirm"]:
-        raise AppointmentError(422, "Your provider confirms appointments with you directly.")
+        raise Invalid("Your provider confirms appointments with you directly.")
     async with write_transaction():
         changed = (
             await Appointment.update({Appointment.status: AppointmentStatus.confirmed})
@@ -237,27 +228,25 @@ async def confirm(
             .returning(Appointment.id)
         )
         if not changed:  # changed by someone else since we read it
-            raise AppointmentError(
-                409, "This appointment changed meanwhile; here is how it stands now."
-            )
+            raise Conflict("This appointment changed meanwhile; here is how it stands now.")
         await audit.record(
             "appointment.confirmed",
-            actor_id=actor_id,
-            ip=ip,
+            actor_id=actor.user_id,
+            ip=actor.ip,
             subject=f"appointment:{appointment_id}",
         )
-        await _notify_provider(row, practice, "confirmed", portal_url)
+        await _notify_provider(row, practice, "confirmed", actor.portal_url)
     return _visit({**row, "status": AppointmentStatus.confirmed}, now, practice)
 
 
 async def cancel(
-    client_id: int, appointment_id: int, *, reason: str = "", now: datetime, practice: PracticeInfo,
-    actor_id: int, ip: str, portal_url: str,
-) -> Visit:  # fmt: skip
+    client_id: int, appointment_id: int, *, reason: str = "", now: datetime, actor: Actor
+) -> Visit:
+    practice = actor.practice
     row = await _own(client_id, appointment_id)
     _state_conflict(row, now, "cancelled")
     if refusal := cancel_refusal(row, now, practice):
-        raise AppointmentError(422, refusal)
+        raise Invalid(refusal)
     async with write_transaction():
         changed = (
             await Appointment.update(
@@ -270,15 +259,15 @@ async def cancel(
             .returning(Appointment.id)
         )
         if not changed:
-            raise AppointmentError(409, "This appointment was cancelled, so it can't be cancelled.")
+            raise Conflict("This appointment was cancelled, so it can't be cancelled.")
         await audit.record(
             "appointment.cancelled",
-            actor_id=actor_id,
-            ip=ip,
+            actor_id=actor.user_id,
+            ip=actor.ip,
             subject=f"appointment:{appointment_id}",
             detail={"reason_given": bool(reason)},
         )
-        await _notify_provider(row, practice, "cancelled", portal_url)
+        await _notify_provider(row, practice, "cancelled", actor.portal_url)
     return _visit({**row, "status": AppointmentStatus.cancelled}, now, practice)
 
 

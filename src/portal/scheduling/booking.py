@@ -12,9 +12,10 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from piccolo.engine.sqlite import TransactionType
-
 from portal.core import audit, mail
+from portal.core.actor import Actor
+from portal.core.db import write_transaction
+from portal.core.errors import Conflict, Invalid
 from portal.practice.info import PracticeInfo, format_address
 from portal.scheduling import slots as scheduling
 from portal.scheduling.slots import TELEHEALTH, DateException, Place, Rules, WeeklyHours
@@ -27,14 +28,6 @@ from portal.tables import (
     Service,
 )
 from portal.tables.scheduling import AppointmentStatus
-
-
-class BookingError(Exception):
-    def __init__(self, message: str, *, taken: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
-        self.taken = taken
-
 
 TAKEN = "That time was just taken by someone else. Here are the times still free."
 
@@ -206,33 +199,98 @@ async def next_free(
     return found[0] if found else None
 
 
+def parse_start(value: str) -> datetime | None:
+    """A slot's start as the picker sends it (ISO 8601 with its offset); None if it is not one."""
+    try:
+        start = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return start if start.tzinfo else None
+
+
+def monday_of(d: date) -> date:
+    return d - timedelta(days=d.weekday())
+
+
+@dataclass(frozen=True)
+class Week:
+    """One week of the picker: its days with their free start times, and where to go next."""
+
+    monday: date
+    days: list[tuple[date, list[datetime]]]
+    prev_week: date | None  # None in the current week: the past is not on offer
+    next_week: date
+    next_slot: datetime | None  # the first free time after an empty week, if any
+
+
+async def week(c: Choices, week_text: str, practice: PracticeInfo, now: datetime) -> Week:
+    """The week the client asked for (ISO date; this week if absent, bad or past).
+
+    When the choices are complete but this week is empty, finds the next free time; when
+    even the current week and the whole horizon are empty, sets `c.reason` to say so.
+    """
+    tz = practice.time_zone
+    this_monday = monday_of(now.astimezone(tz).date())
+    try:
+        monday = monday_of(date.fromisoformat(week_text)) if week_text else this_monday
+    except ValueError:
+        monday = this_monday
+    monday = max(monday, this_monday)
+    days: list[tuple[date, list[datetime]]] = []
+    next_slot = None
+    if c.complete:
+        sunday = monday + timedelta(days=6)
+        found = scheduling.by_local_day(await slots(c, monday, sunday, practice, now), tz)
+        days = [
+            (monday + timedelta(days=i), found.get(monday + timedelta(days=i), []))
+            for i in range(7)
+        ]
+        if not any(s for _, s in days):
+            next_slot = await next_free(c, monday + timedelta(days=7), practice, now)
+            if next_slot is None and monday == this_monday:
+                c.reason = (
+                    f"{c.provider['display_name']} has no free time for this in the next "
+                    f"{c.provider['horizon_days']} days. Try another provider or place, or call the practice."
+                )
+    return Week(
+        monday=monday,
+        days=days,
+        prev_week=monday - timedelta(days=7) if monday > this_monday else None,
+        next_week=monday + timedelta(days=7),
+        next_slot=next_slot,
+    )
+
+
 async def book(
-    client: dict, c: Choices, start: datetime, *, practice: PracticeInfo, now: datetime,
-    actor_id: int, ip: str, portal_url: str,
-) -> int:  # fmt: skip
-    """Book `start` if it is still on offer; the new appointment's id."""
+    client: dict, c: Choices, start: datetime | None, *, now: datetime, actor: Actor
+) -> int:
+    """Book `start` if it is still on offer; the new appointment's id.
+
+    Raises Invalid when the choice breaks a rule, Conflict when the time was taken.
+    """
+    practice = actor.practice
+    if start is None:
+        raise Invalid("Choose a time from the list.")
     if not c.complete:
-        raise BookingError(c.reason or "Choose a provider, a service and a place first.")
+        raise Invalid(c.reason or "Choose a provider, a service and a place first.")
     tz = practice.time_zone
     day = start.astimezone(tz).date()
     if start not in await slots(c, day, day, practice, now):
         rules = rules_for(c.provider, c.service)
         if start < now + rules.notice:
             hours = c.provider["min_notice_hours"]
-            raise BookingError(
+            raise Invalid(
                 f"Online bookings need at least {hours} hours' notice. Choose a later time."
             )
         if start > now + rules.horizon:
-            raise BookingError(
+            raise Invalid(
                 f"Online bookings open {c.provider['horizon_days']} days ahead. Choose an earlier time."
             )
-        raise BookingError(TAKEN, taken=True)
+        raise Conflict(TAKEN)
     end = start + timedelta(minutes=c.service["duration_minutes"])
     telehealth = c.place == TELEHEALTH
-    db = Appointment._meta.db
-    kind = TransactionType.immediate if db.engine_type == "sqlite" else None
     try:
-        async with db.transaction(**({"transaction_type": kind} if kind else {})):
+        async with write_transaction():
             row = await Appointment.insert(
                 Appointment(
                     client=client["id"],
@@ -249,8 +307,8 @@ async def book(
             appointment_id = row[0]["id"]
             await audit.record(
                 "appointment.booked",
-                actor_id=actor_id,
-                ip=ip,
+                actor_id=actor.user_id,
+                ip=actor.ip,
                 subject=f"appointment:{appointment_id}",
             )
             provider_email = (
@@ -262,11 +320,11 @@ async def book(
                 await mail.queue(
                     provider_email, "appointment_changed", what="booked",
                     when=start.astimezone(tz).strftime("%A %-d %B %Y at %-I:%M %p %Z"),
-                    practice_name=practice.name, portal_url=portal_url,
+                    practice_name=practice.name, portal_url=actor.portal_url,
                 )  # fmt: skip
     except Exception as exc:
         if "no_double_booking" in str(exc) or type(exc).__name__ == "ExclusionViolationError":
-            raise BookingError(TAKEN, taken=True) from exc
+            raise Conflict(TAKEN) from exc
         raise
     return appointment_id
 

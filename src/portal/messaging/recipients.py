@@ -1,0 +1,120 @@
+"""My Messages: whom a client may write to, and how a client sees each staff member.
+
+A client may start a thread with their providers (the providers they have
+appointments with) and with the practice's designated scheduler and biller,
+while their file is not closed (`may_send`). Staff appear by provider name, else
+by the desk they hold (Scheduling, Billing), else by their role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from portal.tables import Appointment, Practice, Provider, User
+from portal.tables.accounts import Role
+from portal.tables.people import ClientStatus
+
+ROLE_NAMES = {
+    Role.owner: "Practice owner",
+    Role.manager: "Practice manager",
+    Role.provider: "Provider",
+    Role.scheduler: "Scheduling",
+    Role.biller: "Billing",
+}
+
+
+@dataclass(frozen=True)
+class Recipient:
+    user_id: int
+    name: str
+    about: str
+
+
+async def _designated(practice_id: int) -> dict:
+    row = (
+        await Practice.select(
+            Practice.designated_scheduler.as_alias("scheduler"),
+            Practice.designated_scheduler.active.as_alias("scheduler_active"),
+            Practice.designated_biller.as_alias("biller"),
+            Practice.designated_biller.active.as_alias("biller_active"),
+        )
+        .where(Practice.id == practice_id)
+        .first()
+    )
+    return row or {}
+
+
+def _provider_name(row: dict) -> str:
+    return ", ".join(p for p in (row["name"], row["credentials"]) if p)
+
+
+async def recipients(client: dict) -> list[Recipient]:
+    """Whom this client may start a thread with: their providers, then scheduling and billing."""
+    providers = await (
+        Appointment.select(
+            Appointment.provider.user.as_alias("user_id"),
+            Appointment.provider.display_name.as_alias("name"),
+            Appointment.provider.credentials.as_alias("credentials"),
+        )
+        .where(
+            Appointment.client == client["id"],
+            Appointment.provider.practice == client["practice"],
+            Appointment.provider.active.eq(True),
+            Appointment.provider.user.active.eq(True),
+        )
+        .distinct()
+    )
+    found: dict[int, Recipient] = {}
+    for row in sorted(providers, key=lambda r: r["name"]):
+        if row["user_id"] is not None:
+            found[row["user_id"]] = Recipient(row["user_id"], _provider_name(row), "your provider")
+    practice = await _designated(client["practice"])
+    desks = [
+        ("scheduler", "Scheduling", "appointments and rescheduling"),
+        ("biller", "Billing", "bills, payments and insurance"),
+    ]
+    for key, name, about in desks:
+        user_id = practice.get(key)
+        if user_id is None or not practice.get(f"{key}_active"):
+            continue
+        if user_id in found:
+            seen = found[user_id]
+            both = "Scheduling and billing" if seen.name == "Scheduling" else seen.name
+            found[user_id] = Recipient(user_id, both, f"{seen.about}; {about}")
+        else:
+            found[user_id] = Recipient(user_id, name, about)
+    return list(found.values())
+
+
+async def staff_names(practice_id: int, user_ids: Sequence[int]) -> dict[int, str]:
+    """How a client sees each staff member: provider name, else the desk, else the role."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    names: dict[int, str] = {}
+    for row in await Provider.select(
+        Provider.user.as_alias("user_id"),
+        Provider.display_name.as_alias("name"),
+        Provider.credentials,
+    ).where(Provider.user.is_in(ids)):
+        names[row["user_id"]] = _provider_name(row)
+    practice = await _designated(practice_id)
+    desks = {"scheduler": "Scheduling", "biller": "Billing"}
+    for key, name in desks.items():
+        user_id = practice.get(key)
+        if user_id in ids and user_id not in names:
+            names[user_id] = (
+                "Scheduling and billing"
+                if practice.get("scheduler") == practice.get("biller")
+                else name
+            )
+    missing = [i for i in ids if i not in names]
+    if missing:
+        for row in await User.select(User.id, User.role).where(User.id.is_in(missing)):
+            names[row["id"]] = ROLE_NAMES.get(Role(row["role"]), "The practice")
+    return names
+
+
+def may_send(client: dict) -> bool:
+    return client["status"] != ClientStatus.inactive
