@@ -11,10 +11,12 @@ import secrets
 from datetime import timedelta
 
 from portal.accounts import auth as accounts
+from portal.accounts.passwords import password_problem
 from portal.core import audit, mail
 from portal.core.actor import Actor
 from portal.core.clock import utcnow
 from portal.core.db import write_transaction
+from portal.core.errors import Invalid
 from portal.tables import PasswordReset, User
 
 VALID_FOR = timedelta(minutes=30)
@@ -70,8 +72,25 @@ async def valid_reset(token: str) -> dict | None:
     return row
 
 
-async def complete(token: str, new_password: str, actor: Actor) -> int | None:
-    """Use the token once to set the password; the user id, or None if the link is no good."""
+async def complete(token: str, new_password: str, again: str, actor: Actor) -> int | None:
+    """Use the token once to set the password; the user id, or None if the link is no good.
+
+    Raises Invalid (and uses nothing up) when the new password breaks a rule or the
+    two entries differ.
+    """
+    reset = await valid_reset(token)
+    if reset is None:
+        return None
+    username = await accounts.username_of(reset["user"])
+    problem = (
+        password_problem(new_password, username=username)
+        if new_password
+        else "Enter a new password."
+    )
+    if not problem and new_password != again:
+        problem = "The two passwords are not the same."
+    if problem:
+        raise Invalid(problem)
     async with write_transaction():
         rows = await PasswordReset.raw(
             "UPDATE password_reset SET used_at = {} "

@@ -17,12 +17,17 @@ from portal.core import audit, mail
 from portal.core.clock import utcnow
 from portal.core.crypto import Cipher
 from portal.core.db import write_transaction
+from portal.core.errors import Invalid
 from portal.practice import terms
+from portal.settings import SecuritySettings
 from portal.tables import Session, User
 from portal.tables.accounts import STAFF_ROLES, LoginOutcome, Role
 
 PENDING_FOR = timedelta(minutes=10)
 MAX_CODE_FAILURES = 5
+MAX_PASSWORD = 1024  # longer is no password of ours: refused without hashing
+FAILED = "That username and password do not match an active account."
+LOCKED = "Too many unsuccessful attempts. Wait {minutes} minutes, then try again."
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,39 @@ class Step:
     device_token: str | None = None
     two_factor: bool = False  # the code step comes next
     needs_setup: bool = False  # policy requires two-factor and there is none
+
+
+async def check_password(
+    username: str, password: str, *, ip: str, user_agent: str, security: SecuritySettings
+) -> dict:
+    """The sign-in's first step: the user for a correct username and password.
+
+    Raises Invalid with what the sign-in page says: a missing field, a wrong pair
+    (one message for every cause, so nobody learns which accounts exist), or a
+    lock-out after too many failures.
+    """
+    errors = {}
+    if not username:
+        errors["username"] = "Enter your username."
+    if not password:
+        errors["password"] = "Enter your password."
+    if len(password) > MAX_PASSWORD:
+        errors = {"form": FAILED}
+    if errors:
+        raise Invalid(errors=errors)
+    throttle = accounts.Throttle(
+        security.max_failures_per_account,
+        security.max_failures_per_ip,
+        timedelta(minutes=security.throttle_window_minutes),
+    )
+    result = await accounts.authenticate(
+        username, password, ip=ip, user_agent=user_agent, throttle=throttle
+    )
+    if result.ok:
+        return result.user
+    if result.outcome is LoginOutcome.locked:
+        raise Invalid(LOCKED.format(minutes=security.throttle_window_minutes))
+    raise Invalid(FAILED)
 
 
 def two_factor_required(policy: str, role: Role) -> bool:

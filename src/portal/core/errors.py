@@ -24,6 +24,11 @@ class DomainError(Exception):
         self.message = message or next(iter(self.errors.values()), "")
         super().__init__(self.message)
 
+    @property
+    def messages(self) -> list[str]:
+        """Every message, for a page that lists them: the fields' or else the one."""
+        return list(self.errors.values()) or [self.message]
+
 
 class Invalid(DomainError):
     """The input is wrong: say what, field by field."""

@@ -13,11 +13,10 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from portal.accounts.clients import provide_client
 from portal.billing import ledger, statements
 from portal.core.clock import utcnow
 from portal.core.errors import Invalid
-from portal.handlers.base import pdf_response, render, signed_in
+from portal.handlers.base import pdf_response, provide_client, render, signed_in
 from portal.handlers.errors import status_of
 from portal.practice.info import PracticeInfo
 

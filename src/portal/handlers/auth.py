@@ -12,17 +12,14 @@ from litestar.response import Redirect, Template
 
 from portal.accounts import auth as accounts
 from portal.accounts import password_reset, signin
-from portal.accounts.passwords import password_problem
 from portal.core import audit
 from portal.core.actor import Actor
 from portal.core.crypto import Cipher
+from portal.core.errors import Invalid
 from portal.handlers.base import client_ip, form_text, render, safe_next, user_agent
 from portal.practice.info import PracticeInfo
 from portal.settings import Settings
-from portal.tables.accounts import LoginOutcome
 
-FAILED = "That username and password do not match an active account."
-LOCKED = "Too many unsuccessful attempts. Wait {minutes} minutes, then try again."
 RESET_SENT = (
     "If an account matches, we have sent its email address a link to choose a new "
     "password. The link works for 30 minutes. Check your spam folder if nothing arrives."
@@ -113,45 +110,24 @@ class AuthController(Controller):
     ) -> Template | Redirect:
         form = await request.form()
         username = form_text(form, "username", 150)
-        password = str(form.get("password", ""))
         target = safe_next(str(form.get("next", "")), "")
-        errors: list[str] = []
-        if not username:
-            errors.append("Enter your username.")
-        if not password:
-            errors.append("Enter your password.")
-        if len(password) > 1024:
-            errors = [FAILED]
-        if not errors:
-            sec = settings.security
-            result = await accounts.authenticate(
-                username,
-                password,
-                ip=client_ip(request),
-                user_agent=user_agent(request),
-                throttle=accounts.Throttle(
-                    sec.max_failures_per_account,
-                    sec.max_failures_per_ip,
-                    timedelta(minutes=sec.throttle_window_minutes),
-                ),
+        try:
+            user = await signin.check_password(
+                username, str(form.get("password", "")), ip=client_ip(request),
+                user_agent=user_agent(request), security=settings.security,
+            )  # fmt: skip
+        except Invalid as exc:
+            return await render(
+                request,
+                "pages/accounts/login.html",
+                {"errors": exc.messages, "username": username, "next": target},
+                status_code=422,
             )
-            if result.ok:
-                old = request.cookies.get(session_cookie_name(settings))
-                if old:
-                    await accounts.end_session(old)
-                ctx = signin_context(request, settings, practice)
-                step = await signin.after_password(result.user, ctx)
-                return step_response(step, settings, target, result.user)
-            if result.outcome is LoginOutcome.locked:
-                errors.append(LOCKED.format(minutes=sec.throttle_window_minutes))
-            else:
-                errors.append(FAILED)
-        return await render(
-            request,
-            "pages/accounts/login.html",
-            {"errors": errors, "username": username, "next": target},
-            status_code=422,
-        )
+        old = request.cookies.get(session_cookie_name(settings))
+        if old:
+            await accounts.end_session(old)
+        step = await signin.after_password(user, signin_context(request, settings, practice))
+        return step_response(step, settings, target, user)
 
     @get("/login/two-factor")
     async def code_page(
@@ -269,28 +245,16 @@ class AuthController(Controller):
         form = await request.form()
         password = str(form.get("password", ""))
         again = str(form.get("password_again", ""))
-        reset = await password_reset.valid_reset(token)
-        if reset is None:
+        try:
+            done = await password_reset.complete(token, password, again, actor)
+        except Invalid as exc:
             return await render(
                 request,
                 "pages/accounts/password_reset_form.html",
-                {"token": token, "invalid": True},
-                status_code=410,
-            )
-        username = await accounts.username_of(reset["user"])
-        problem = (
-            password_problem(password, username=username) if password else "Enter a new password."
-        )
-        if not problem and password != again:
-            problem = "The two passwords are not the same."
-        if problem:
-            return await render(
-                request,
-                "pages/accounts/password_reset_form.html",
-                {"token": token, "errors": [problem]},
+                {"token": token, "errors": [exc.message]},
                 status_code=422,
             )
-        if await password_reset.complete(token, password, actor) is None:
+        if done is None:  # the link is unknown, used or expired
             return await render(
                 request,
                 "pages/accounts/password_reset_form.html",

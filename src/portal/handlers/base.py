@@ -8,11 +8,12 @@ from typing import Any
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Template
 
 from portal.accounts.auth import CurrentUser
+from portal.accounts.clients import client_for_user
 from portal.core import pdf
 from portal.core.actor import Actor
 from portal.practice.info import PracticeInfo, current_practice
@@ -143,3 +144,13 @@ async def provide_actor(
         portal_url=settings.portal_url,
         practice=practice,
     )
+
+
+async def provide_client(request: Request) -> dict:
+    """The signed-in client's record (a dependency for client pages)."""
+    if request.user.is_staff:
+        raise PermissionDeniedException("This page is for clients.")
+    client = await client_for_user(request.user.id)
+    if client is None:
+        raise NotFoundException("No client record is linked to this account.")
+    return client

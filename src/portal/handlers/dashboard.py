@@ -8,10 +8,10 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from portal.accounts.clients import display_name, provide_client
+from portal.accounts.clients import display_name
 from portal.core.clock import utcnow
 from portal.dashboard import widgets as dashboard
-from portal.handlers.base import is_fragment_request, render, signed_in
+from portal.handlers.base import is_fragment_request, provide_client, render, signed_in
 from portal.practice.info import PracticeInfo
 
 

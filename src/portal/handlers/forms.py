@@ -16,14 +16,13 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from portal.accounts.clients import provide_client
 from portal.core.actor import Actor
 from portal.core.clock import utcnow
 from portal.core.errors import Conflict, Invalid
 from portal.core.menu import counts_for
 from portal.forms import answers, assignments
 from portal.forms.assignments import Assignment
-from portal.handlers.base import done, pdf_response, render, signed_in
+from portal.handlers.base import done, pdf_response, provide_client, render, signed_in
 from portal.handlers.errors import status_of
 from portal.practice.info import PracticeInfo
 

@@ -15,12 +15,11 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from portal.accounts.clients import provide_client
 from portal.core import uploads
 from portal.core.actor import Actor
 from portal.core.clock import utcnow
 from portal.core.errors import Invalid
-from portal.handlers.base import done, form_text, render, signed_in
+from portal.handlers.base import done, form_text, provide_client, render, signed_in
 from portal.handlers.errors import status_of
 from portal.insurance import policy as insurance
 from portal.practice.info import PracticeInfo

@@ -21,11 +21,10 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from portal.accounts.clients import provide_client
 from portal.core import uploads
 from portal.core.actor import Actor
 from portal.core.errors import Invalid, Refused
-from portal.handlers.base import done, render, signed_in
+from portal.handlers.base import done, provide_client, render, signed_in
 from portal.handlers.errors import status_of
 from portal.messaging import recipients, sending, threads
 from portal.messaging.sending import MAX_ATTACHMENTS, MAX_BODY, MAX_SUBJECT, Upload

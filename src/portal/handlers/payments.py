@@ -11,14 +11,13 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from portal.accounts.clients import provide_client
 from portal.billing import cards, ledger, payments, webhooks
 from portal.billing.gateway import Gateway, start_setup
 from portal.billing.gateway import gateway as practice_gateway
 from portal.core.actor import Actor
 from portal.core.crypto import Cipher
 from portal.core.errors import Invalid
-from portal.handlers.base import form_text, is_fragment_request, render, signed_in
+from portal.handlers.base import form_text, is_fragment_request, provide_client, render, signed_in
 from portal.handlers.errors import status_of
 from portal.practice.info import PracticeInfo
 from portal.settings import Settings

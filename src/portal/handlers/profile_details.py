@@ -18,11 +18,17 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.response import Template
 
-from portal.accounts.clients import provide_client
 from portal.core import uploads
 from portal.core.actor import Actor
 from portal.core.errors import Invalid
-from portal.handlers.base import done, form_text, is_fragment_request, render, signed_in
+from portal.handlers.base import (
+    done,
+    form_text,
+    is_fragment_request,
+    provide_client,
+    render,
+    signed_in,
+)
 from portal.handlers.errors import status_of
 from portal.profile import contacts, emails, page, phones, photo_id, reminders
 

@@ -18,12 +18,19 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from portal.accounts.clients import display_name, provide_client
+from portal.accounts.clients import display_name
 from portal.core.actor import Actor
 from portal.core.clock import utcnow
 from portal.core.errors import DomainError
 from portal.dashboard import widgets as dashboard
-from portal.handlers.base import form_text, is_fragment_request, pdf_response, render, signed_in
+from portal.handlers.base import (
+    form_text,
+    is_fragment_request,
+    pdf_response,
+    provide_client,
+    render,
+    signed_in,
+)
 from portal.handlers.errors import status_of
 from portal.practice.info import PracticeInfo
 from portal.scheduling import appointments, booking, calendars
