@@ -2,7 +2,7 @@
 
 Templates come from a TOML (or JSON) file loaded with `portal forms load FILE`
 (`portal.forms.loader` writes them); `src/portal/data/demo-forms.toml` is the
-example and the README describes the format. The whole file is checked here
+example and docs/file-formats.md describes the format. The whole file is checked here
 before anything is written: every problem is reported with where it is (form,
 field, key) as a `FormDefinitionError`. That stays a ValueError, not a domain
 error: it is an operator's file read by the command line, never a user's input.
