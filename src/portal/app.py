@@ -92,10 +92,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        if db.is_postgres(engine):
-            await engine.start_connection_pool(min_size=1, max_size=10)
-        else:
-            await db.prepare(engine)
+        await db.open_pool(engine)
         task = asyncio.create_task(worker.run_forever()) if worker else None
         try:
             yield
@@ -104,8 +101,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            if db.is_postgres(engine):
-                await engine.close_connection_pool()
+            await db.close_pool(engine)
 
     jinja = Environment(
         loader=FileSystemLoader(PACKAGE),

@@ -8,10 +8,14 @@ from urllib.parse import unquote, urlparse
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.sqlite import TransactionType
 from piccolo.querystring import QueryString
 
+from portal.core.sqlite import PooledSQLiteEngine
 from portal.settings import Settings
+
+# One engine per SQLite file in a process: its connections (core.sqlite) are shared.
+_SQLITE: dict[str, PooledSQLiteEngine] = {}
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -20,8 +24,11 @@ def make_engine(settings: Settings) -> Engine:
         path = settings.sqlite_path
         assert path is not None
         path.parent.mkdir(parents=True, exist_ok=True)
-        # timeout: how long a writer waits for the lock before "database is locked".
-        return SQLiteEngine(path=str(path), timeout=30)
+        key = str(path)
+        if key not in _SQLITE:
+            # timeout: how long a writer waits for another process's lock.
+            _SQLITE[key] = PooledSQLiteEngine(path=key, timeout=30)
+        return _SQLITE[key]
     if url.startswith(("postgres://", "postgresql://")):
         u = urlparse(url)
         config = {
@@ -47,10 +54,19 @@ def is_postgres(engine: Engine) -> bool:
     return engine.engine_type == "postgres"
 
 
-async def prepare(engine: Engine) -> None:
-    """Per-connection-independent set-up: WAL mode for SQLite (persists in the file)."""
-    if engine.engine_type == "sqlite":
-        await engine.run_ddl("PRAGMA journal_mode=WAL")
+async def open_pool(engine: Engine, *, max_size: int = 10) -> None:
+    """Open the engine's connections: PostgreSQL's pool, or SQLite's (WAL mode set on the file)."""
+    if is_postgres(engine):
+        await engine.start_connection_pool(min_size=1, max_size=max_size)
+    else:
+        await engine.pool()
+
+
+async def close_pool(engine: Engine) -> None:
+    if is_postgres(engine):
+        await engine.close_connection_pool()
+    else:
+        await engine.close_pool()
 
 
 async def is_migrated(engine: Engine) -> bool:

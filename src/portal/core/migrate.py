@@ -18,7 +18,6 @@ async def migrate(settings: Settings) -> None:
     import portal.core.piccolo_conf as conf
 
     conf.DB = db.make_engine(settings)
-    await db.prepare(conf.DB)
     result = await run_forwards(app_name="portal", migration_id="all", fake=False)
     if not result.success:
         raise RuntimeError(f"migration failed: {result.message}")
