@@ -25,6 +25,7 @@ from litestar import Litestar
 from portal.app import create_app
 from portal.core import db
 from portal.core.migrate import migrate
+from portal.practice import info as practice_info
 from portal.settings import Settings, load
 from portal.tables import ALL_TABLES
 
@@ -124,6 +125,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 async def empty_tables(settings: Settings) -> AsyncIterator[None]:
     """Every database test starts with empty tables (faster than a database per test)."""
     yield
+    practice_info.changed()
     engine = db.make_engine(settings)
     names = [t._meta.tablename for t in reversed(ALL_TABLES)]
     if IS_POSTGRES:

@@ -9,6 +9,7 @@ from PIL import Image
 
 from portal.accounts.auth import create_user
 from portal.core.clock import utcnow
+from portal.practice import info as practice_info
 from portal.tables import Appointment, Client, LedgerEntry, Location, Practice, Provider, Service
 from portal.tables.accounts import Role
 from portal.tables.ledger import EntryKind
@@ -28,6 +29,7 @@ async def practice(time_zone: str = "America/New_York", **kw) -> int:
     row = await Practice.insert(
         Practice(name=kw.pop("name", "Test Practice"), time_zone=time_zone, **kw)
     ).returning(Practice.id)
+    practice_info.changed()
     return row[0]["id"]
 
 

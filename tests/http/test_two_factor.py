@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from portal.practice import info as practice_info
 from portal.tables import AuditEvent, LoginAttempt, RecoveryCode, Session, User
 from tests import factories
 from tests.conftest import client_for
@@ -209,6 +210,7 @@ async def test_policy_everyone_includes_clients_and_nobody_includes_none(http):
     from portal.tables import Practice
 
     await Practice.update({Practice.two_factor_policy: "nobody"}).where(Practice.id == p)
+    practice_info.changed()  # as the settings page will: the running app reads it anew
     r = await sign_in(http, "alice")
     assert r.headers["location"] == "/"
 

@@ -229,6 +229,6 @@ async def is_enabled(user_id: int) -> bool:
 
 
 async def two_factor_off(ctx: TaskContext) -> list[Task]:
-    if await is_enabled(ctx.user_id):
+    if ctx.two_factor_on:
         return []
     return [Task(key="two-factor", text="Turn on two-factor sign-in", href="/profile/two-factor")]

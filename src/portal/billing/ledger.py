@@ -40,7 +40,7 @@ async def balance(client_id: int) -> Balance:
 
 
 async def balance_due(ctx: TaskContext) -> list[Task]:
-    b = await balance(ctx.client_id)
+    b = ctx.balance
     if not b.owed:
         return []
     from portal.core.templating import money

@@ -3,7 +3,10 @@
 Each area offers its own kind of task as a function (a `TaskSource`); the app
 registers them, in the order the widget lists them, with `use()` where it is
 built (`portal.app`). The tasks widget only calls `tasks_for()`. A source takes
-a `TaskContext` and returns `Task`s, with one query at most.
+a `TaskContext` and returns `Task`s without asking the database: what the sources
+need (the balance, the open forms, the upcoming visits, the client and user rows)
+is read once for the whole dashboard by `portal.dashboard.widgets` and handed
+over in the context.
 """
 
 from __future__ import annotations
@@ -11,8 +14,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from portal.practice.info import PracticeInfo
+
+if TYPE_CHECKING:
+    from portal.billing.ledger import Balance
+    from portal.scheduling.appointments import Visit
 
 
 @dataclass(frozen=True)
@@ -24,10 +32,13 @@ class Task:
 
 @dataclass(frozen=True)
 class TaskContext:
-    client_id: int
-    user_id: int
+    client: dict[str, Any]  # the client's row
+    two_factor_on: bool
     now: datetime
     practice: PracticeInfo
+    balance: Balance
+    open_forms: list[dict[str, Any]]  # id and title, oldest first
+    upcoming: list[Visit]
 
 
 TaskSource = Callable[[TaskContext], Awaitable[list[Task]]]

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from portal.core import pdf, uploads
 from portal.core.clock import utcnow
+from portal.practice import info as practice_info
 from portal.tables import (
     Client,
     Message,
@@ -89,6 +90,7 @@ async def seed_demo(practice_id: int, client_username: str = "client") -> None:
     await Practice.update(
         {Practice.designated_scheduler: scheduler, Practice.designated_biller: biller}
     ).where(Practice.id == practice_id)
+    practice_info.changed()
     client_user = await _user_id(client_username)
     client = await Client.select(Client.id).where(Client.user == client_user).first()
     if client is None:

@@ -13,7 +13,6 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Template
 
 from portal.accounts.auth import CurrentUser
-from portal.accounts.clients import client_for_user
 from portal.core import pdf
 from portal.core.actor import Actor
 from portal.practice.info import PracticeInfo, current_practice
@@ -147,10 +146,10 @@ async def provide_actor(
 
 
 async def provide_client(request: Request) -> dict:
-    """The signed-in client's record (a dependency for client pages)."""
+    """The signed-in client's record (a dependency for client pages), read with the session."""
     if request.user.is_staff:
         raise PermissionDeniedException("This page is for clients.")
-    client = await client_for_user(request.user.id)
+    client = request.user.client
     if client is None:
         raise NotFoundException("No client record is linked to this account.")
     return client

@@ -27,7 +27,7 @@ class DashboardController(Controller):
             return Redirect("/staff", status_code=303)
         client = await provide_client(request)
         context = await dashboard.load_all(
-            client=client, user_id=request.user.id, practice=practice, now=utcnow()
+            client=client, user=request.user, practice=practice, now=utcnow()
         )
         return await render(
             request,
@@ -46,7 +46,7 @@ class DashboardController(Controller):
         if name not in dashboard.WIDGETS:
             raise NotFoundException()
         context = await dashboard.load(
-            name, client=client, user_id=request.user.id, practice=practice, now=utcnow()
+            name, client=client, user=request.user, practice=practice, now=utcnow()
         )
         return Template(
             template_name=f"partials/dashboard/{name.replace('-', '_')}.html",

@@ -17,7 +17,6 @@ from litestar.response import Redirect, Template
 
 from portal.accounts import users
 from portal.accounts.auth import normalise_username
-from portal.accounts.clients import client_for_user
 from portal.core.actor import Actor
 from portal.core.crypto import Cipher
 from portal.core.errors import Invalid
@@ -56,7 +55,7 @@ class ProfileController(Controller):
     @get("/")
     async def profile(self, request: Request, done: FromQuery[str] = "") -> Template:
         user = request.user
-        client = None if user.is_staff else await client_for_user(user.id)
+        client = None if user.is_staff else user.client
         context = await page.page_context(user.id, client, notice=NOTICES.get(done, ""), done=done)
         return await render(request, "pages/profile/index.html", context)
 

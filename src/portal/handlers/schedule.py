@@ -173,7 +173,7 @@ class AppointmentController(Controller):
             return Redirect("/", status_code=303)
         # Without JavaScript: the whole dashboard, the message in the appointments widget.
         context = await dashboard.load_all(
-            client=client, user_id=request.user.id, practice=practice, now=now
+            client=client, user=request.user, practice=practice, now=now
         )
         page = {
             "client": client,

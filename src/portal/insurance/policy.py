@@ -376,7 +376,6 @@ async def choose_none(client_id: int, *, actor: Actor, now: datetime) -> bool:
 
 
 async def insurance_not_answered(ctx: TaskContext) -> list[Task]:
-    row = await Client.select(Client.insurance_choice).where(Client.id == ctx.client_id).first()
-    if row is None or row["insurance_choice"] != NOT_ANSWERED:
+    if ctx.client["insurance_choice"] != NOT_ANSWERED:
         return []
     return [Task(key="insurance", text="Add your insurance", href="/insurance")]

@@ -1,7 +1,14 @@
-"""The practice this installation serves (one practice per installation)."""
+"""The practice this installation serves (one practice per installation).
+
+Nearly every page shows something of the practice (its name, time zone, phone),
+so it is read once per process and kept: `changed()` forgets it at once, and
+code that writes the practice row calls it. Another process (a second worker, a
+command) sees a change within `REFRESH` seconds.
+"""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -27,10 +34,31 @@ def format_address(row: dict, prefix: str = "") -> str:
     return ", ".join(p for p in (street, g("city"), region) if p)
 
 
+REFRESH = 30.0  # seconds a process keeps the practice before reading it again
+_kept: tuple[float, PracticeInfo] | None = None
+
+
+def changed() -> None:
+    """The practice row was written: read it again next time."""
+    global _kept
+    _kept = None
+
+
 async def current_practice() -> PracticeInfo | None:
+    """The practice (None before one exists: that answer is not kept)."""
+    global _kept
+    now = time.monotonic()
+    if _kept is not None and now - _kept[0] < REFRESH:
+        return _kept[1]
     row = await Practice.select().order_by(Practice.id).first()
     if row is None:
         return None
+    info = _practice_info(row)
+    _kept = (now, info)
+    return info
+
+
+def _practice_info(row: dict) -> PracticeInfo:
     return PracticeInfo(
         id=row["id"],
         name=row["name"],

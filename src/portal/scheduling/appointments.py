@@ -276,24 +276,15 @@ async def one(client_id: int, appointment_id: int, now: datetime, practice: Prac
 
 
 async def awaiting_confirmation(ctx: TaskContext) -> list[Task]:
-    rows = (
-        await Appointment.select(Appointment.id, Appointment.starts_at)
-        .where(
-            Appointment.client == ctx.client_id,
-            Appointment.status == AppointmentStatus.scheduled,
-            Appointment.starts_at > ctx.now,
-            Appointment.starts_at < ctx.now + HORIZON,
-            Appointment.provider.clients_may_confirm.eq(True),
-        )
-        .order_by(Appointment.starts_at)
-    )
+    """A task for each coming visit the client may confirm (they are among `ctx.upcoming`)."""
     tz = ctx.practice.time_zone
     return [
         Task(
-            key=f"confirm-{r['id']}",
+            key=f"confirm-{v.id}",
             text="Confirm your appointment on "
-            + r["starts_at"].astimezone(tz).strftime("%a %-d %b at %-I:%M %p"),
-            href=f"/#appointment-{r['id']}",
+            + v.starts_at.astimezone(tz).strftime("%a %-d %b at %-I:%M %p"),
+            href=f"/#appointment-{v.id}",
         )
-        for r in rows
+        for v in ctx.upcoming
+        if v.may_confirm and v.starts_at > ctx.now
     ]

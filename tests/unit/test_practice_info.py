@@ -1,0 +1,31 @@
+"""The practice is read once per process and read again when it changes."""
+
+from __future__ import annotations
+
+from portal.core import db
+from portal.core.diagnostics import count_queries
+from portal.practice import info
+from portal.tables import Practice
+from tests import factories
+
+
+async def test_the_practice_is_kept_until_it_changes(settings):
+    p = await factories.practice(name="Harbor Counseling")
+    engine = db.make_engine(settings)
+    with count_queries(engine) as seen:
+        first = await info.current_practice()
+        again = await info.current_practice()
+    assert first.name == again.name == "Harbor Counseling"
+    assert len(seen) == 1  # the second answer came from memory
+
+    await Practice.update({Practice.name: "Harbor Counseling Group"}).where(Practice.id == p)
+    assert (await info.current_practice()).name == "Harbor Counseling"  # not told yet
+    info.changed()
+    assert (await info.current_practice()).name == "Harbor Counseling Group"
+
+
+async def test_no_practice_yet_is_not_kept(settings):
+    info.changed()
+    assert await info.current_practice() is None
+    await Practice.insert(Practice(name="Later", time_zone="America/New_York"))  # nobody told
+    assert (await info.current_practice()).name == "Later"
