@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# uvicorn worker processes for `make run` (see docs/operations.md).
+WORKERS ?= 1
 
 .PHONY: run test lint bench clean
 
@@ -14,12 +16,13 @@ $(BIN)/portal: pyproject.toml
 	touch $@
 
 ## make run: install, migrate, seed the demo practice if the database is empty, serve.
-# The address the demo's sign-ins and mails point at follows HOST and PORT.
+# The address the demo's sign-ins and mails point at follows HOST and PORT. Migrating and
+# seeding (and printing the sign-ins) happen once, before `portal run` starts WORKERS workers.
 run: export PORTAL_SERVER_PUBLIC_URL ?= http://$(HOST):$(PORT)
 run: $(BIN)/portal
 	$(BIN)/portal db migrate
 	$(BIN)/portal demo --if-empty
-	$(BIN)/portal run --host $(HOST) --port $(PORT)
+	$(BIN)/portal run --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 ## make test: the whole suite, on SQLite and on a throwaway PostgreSQL, browser included.
 test: $(BIN)/portal

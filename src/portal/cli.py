@@ -1,6 +1,6 @@
 """The `portal` command: Litestar's CLI with the app preset, plus the portal's own groups.
 
-portal run --port 8000          serve (Litestar's run command)
+portal run [--workers N]        serve with uvicorn, in one process or N worker processes
 portal db migrate               apply migrations
 portal demo [--password P]      seed the demo practice into an empty database
 portal users create ...         add a user
@@ -33,8 +33,7 @@ def _run(coro_fn, settings: Settings):  # noqa: ANN001, ANN202
     async def main():  # noqa: ANN202
         engine = db.make_engine(settings)
         db.bind(engine)
-        if db.is_postgres(engine):
-            await engine.start_connection_pool(min_size=1, max_size=4)
+        await db.open_pool(engine, max_size=4)
         try:
             if not await db.is_migrated(engine):
                 raise click.ClickException(
@@ -42,10 +41,72 @@ def _run(coro_fn, settings: Settings):  # noqa: ANN001, ANN202
                 )
             return await coro_fn()
         finally:
-            if db.is_postgres(engine):
-                await engine.close_connection_pool()
+            await db.close_pool(engine)
 
     return asyncio.run(main())
+
+
+# What `portal run` serves: an import string, so that each uvicorn worker process builds
+# its own app (reading the same settings: litestar.toml and the PORTAL_* variables it inherits).
+APP = "portal.app:create_app"
+
+
+@click.command(name="run", help="Serve the portal with uvicorn: one process, or --workers N.")
+@click.option("-H", "--host", default=None, help="Listen on this address (default: server.host).")
+@click.option(
+    "-p", "--port", type=int, default=None, help="Listen on this port (default: server.port)."
+)
+@click.option(
+    "-W",
+    "--workers",
+    "--wc",
+    "--web-concurrency",
+    "workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    envvar="WEB_CONCURRENCY",
+    help="Worker processes, each a whole app sharing the one database and the listening socket.",
+)
+@click.option("-r", "--reload", is_flag=True, help="Restart on source changes (one process).")
+@click.option("-U", "--uds", default=None, help="Listen on this UNIX domain socket instead.")
+@click.option("-F", "--fd", type=int, default=None, help="Listen on this file descriptor instead.")
+@click.option("--ssl-certfile", default=None, help="Serve HTTPS with this certificate.")
+@click.option("--ssl-keyfile", default=None, help="... and this key.")
+def run_command(
+    host: str | None,
+    port: int | None,
+    workers: int,
+    reload: bool,
+    uds: str | None,
+    fd: int | None,
+    ssl_certfile: str | None,
+    ssl_keyfile: str | None,
+) -> None:
+    import uvicorn
+
+    if reload and workers > 1:
+        raise click.UsageError("--reload serves one process: leave out --workers.")
+    settings = _settings()
+    # Every worker signs CSRF tokens and derives the encryption key from the app secret.
+    # Read it (generating var/secret.key if need be) here, once, before any worker starts,
+    # so that all of them read the same file and a bad one stops the start.
+    settings.secret()
+    uvicorn.run(
+        APP,
+        factory=True,
+        host=host or settings.server.host,
+        port=settings.server.port if port is None else port,
+        uds=uds,
+        fd=fd,
+        workers=workers,
+        reload=reload,
+        reload_dirs=[str(Path(__file__).resolve().parent)] if reload else None,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        # A lifespan that fails (no database, say) stops the server instead of serving errors.
+        lifespan="on",
+    )
 
 
 @click.group(name="db", help="Database schema.")
@@ -235,6 +296,7 @@ def main() -> None:
     # Relative paths in litestar.toml (var/...) are relative to the project.
     if "PORTAL_ROOT" not in os.environ and Path("litestar.toml").exists():
         os.environ["PORTAL_ROOT"] = str(Path.cwd())
+    litestar_group.add_command(run_command)  # in place of Litestar's own `run`
     litestar_group.add_command(db_group)
     litestar_group.add_command(demo_command)
     litestar_group.add_command(users_group)

@@ -91,15 +91,27 @@ class LiveServer:
 
 
 def start_server(
-    *, root: str, database_url: str, secret_key: str, stripe_url: str = "", timeout: float = 30.0
+    *,
+    root: str,
+    database_url: str,
+    secret_key: str,
+    stripe_url: str = "",
+    timeout: float = 30.0,
+    env: dict[str, str] | None = None,
+    workers: int | None = None,
 ) -> LiveServer:
     """uvicorn on a free port with the test settings; returns once /healthz answers 200.
+
+    `env`: more PORTAL_* settings, applied last (tests/system/ turns the mail worker on).
+    `workers`: serve through `portal run --workers N`, as `make run` does, rather than
+    starting uvicorn directly. An empty `secret_key` leaves the secret to `secret_file`.
 
     Raises RuntimeError (with the server's output) when it exits or stays unhealthy.
     """
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     # The same settings the test process uses, nothing inherited from the developer's shell.
+    overrides = env or {}
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
     env.update(
         PORTAL_ROOT=root,
@@ -115,22 +127,16 @@ def start_server(
             PORTAL_PAYMENTS_STRIPE_API_URL=stripe_url,
             PORTAL_PAYMENTS_STRIPE_JS_URL=f"{stripe_url}/js.stripe.com/v3/",
         )
+    env.update(overrides)
+    if workers is None:
+        command = [sys.executable, "-m", "uvicorn", "portal.app:create_app", "--factory"]
+        command += ["--lifespan", "on"]
+    else:
+        command = [str(Path(sys.executable).with_name("portal")), "run", "--workers", str(workers)]
     log_path = Path(root) / f"live-server-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "portal.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--lifespan",
-                "on",
-            ],
+            [*command, "--host", "127.0.0.1", "--port", str(port)],
             cwd=PROJECT_ROOT,
             env=env,
             stdin=subprocess.DEVNULL,

@@ -106,6 +106,10 @@ class Worker:
         db = OutboxMail._meta.db
         if db.engine_type == "postgres":
             return await OutboxMail.raw(CLAIM_POSTGRES, self.name, now + LEASE, now, now, limit)
+        # A plain read first: most passes find nothing due, and then take no write lock
+        # (with several workers on one file, each pass would otherwise queue writers).
+        if not await OutboxMail.raw(DUE_SQLITE, now, now, 1):
+            return []
         async with write_transaction():
             rows = await OutboxMail.raw(DUE_SQLITE, now, now, limit)
             if rows:
