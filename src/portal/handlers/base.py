@@ -27,7 +27,9 @@ class TermsAcceptanceRequired(Exception):
     """New terms of service were published since this client last accepted them."""
 
 
-def signed_in(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+# Guards are coroutines: Litestar runs a plain function guard in a worker thread,
+# one thread hop per request for a check that reads two attributes.
+async def signed_in(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     if connection.scope.get("user") is None:
         raise NotAuthorizedException()
     if connection.user.must_set_up_two_factor and not handler.opt.get("before_two_factor_setup"):
@@ -36,14 +38,14 @@ def signed_in(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
         raise TermsAcceptanceRequired()
 
 
-def client_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    signed_in(connection, handler)
+async def client_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    await signed_in(connection, handler)
     if connection.user.is_staff:
         raise PermissionDeniedException("This page is for clients.")
 
 
-def staff_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    signed_in(connection, handler)
+async def staff_only(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    await signed_in(connection, handler)
     if not connection.user.is_staff:
         raise PermissionDeniedException("This page is for practice staff.")
 

@@ -40,8 +40,8 @@ class StaffController(Controller):
         )
 
 
-def owner_or_manager(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    staff_only(connection, handler)
+async def owner_or_manager(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    await staff_only(connection, handler)
     if connection.user.role not in (Role.owner, Role.manager):
         raise PermissionDeniedException("Only the practice's owner or a manager can change this.")
 
