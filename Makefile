@@ -32,10 +32,13 @@ lint: $(BIN)/portal
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
+## make bench: the three small benches, then the large-practice load on SQLite and PostgreSQL
+# with wrk against a bare-Litestar baseline (bench/run.py; ~10 min on 2 cores), written to bench/results/.
 bench: $(BIN)/portal
 	$(BIN)/python bench/page_weight.py
 	$(BIN)/python bench/slots.py
 	$(BIN)/python bench/statement_pdf.py
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

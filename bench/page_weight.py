@@ -11,6 +11,7 @@ segments), so that is the budget the dashboard's compressed HTML is held to.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import sys
@@ -65,6 +66,7 @@ async def main() -> None:
     )
     await terms.accept((await terms.current())["id"], demo_client)
     app = create_app(settings)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the app logs at INFO
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench.local") as http:
         login = await http.get("/login")

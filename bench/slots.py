@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import statistics
@@ -146,6 +147,7 @@ async def main() -> None:
 
     # Booking under a race, through the HTTP layer.
     app = create_app(settings)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the app logs at INFO
     for n in range(50):
         uid = await create_user(f"racer{n}", f"r{n}@bench.example", "bench password 1", Role.client)
         await Client.insert(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import os
 import re
 import statistics
@@ -68,6 +69,7 @@ async def main() -> None:
         )
     await LedgerEntry.insert(*rows)
     app = create_app(settings)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the app logs at INFO
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://bench.local"
     ) as http:
