@@ -100,3 +100,23 @@ async def test_a_download_is_for_participants_audited_and_refused_when_damaged()
     assert exc.value.message == threads.DAMAGED
     assert await AuditEvent.count().where(AuditEvent.action == "file.integrity_failed") == 1
     assert await AuditEvent.count().where(downloads) == 2
+
+
+async def test_staff_appear_by_provider_name_then_desk_then_role():
+    from portal.messaging.recipients import staff_names
+    from portal.tables import Practice
+    from tests.http.test_messages import practice_with_people
+
+    env = await practice_with_people()
+    ids = [env["ruiz"], env["scheduler"], env["biller"], env["manager"], 999_999]
+    assert await staff_names(env["practice"], ids) == {
+        env["ruiz"]: "Dr. Elena Ruiz, PsyD",
+        env["scheduler"]: "Scheduling",
+        env["biller"]: "Billing",
+        env["manager"]: "Practice manager",
+    }
+    await Practice.update({Practice.designated_biller: env["scheduler"]}).where(
+        Practice.id == env["practice"]
+    )
+    names = await staff_names(env["practice"], [env["scheduler"], env["biller"]])
+    assert names == {env["scheduler"]: "Scheduling and billing", env["biller"]: "Billing"}

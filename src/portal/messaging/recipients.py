@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from portal.tables import Appointment, Practice, Provider, User
+from portal.tables import Appointment, Practice, User
 from portal.tables.accounts import Role
 from portal.tables.people import ClientStatus
 
@@ -87,31 +87,33 @@ async def recipients(client: dict) -> list[Recipient]:
     return list(found.values())
 
 
+# Each staff member with their provider name, if any, and the practice's two desks, at once.
+_STAFF = (
+    "SELECT u.id AS id, u.role AS role, p.display_name AS name, p.credentials AS credentials,"
+    " pr.designated_scheduler AS scheduler, pr.designated_biller AS biller"
+    ' FROM portal_user u LEFT JOIN provider p ON p."user" = u.id'
+    " CROSS JOIN practice pr WHERE pr.id = {} AND u.id IN ({})"
+)
+
+
 async def staff_names(practice_id: int, user_ids: Sequence[int]) -> dict[int, str]:
-    """How a client sees each staff member: provider name, else the desk, else the role."""
+    """How a client sees each staff member: provider name, else the desk, else the role.
+
+    One query whatever the number of staff (it was three)."""
     ids = sorted(set(user_ids))
     if not ids:
         return {}
+    placeholders = ", ".join("{}" for _ in ids)
+    rows = await User.raw(_STAFF.format("{}", placeholders), practice_id, *ids)
     names: dict[int, str] = {}
-    for row in await Provider.select(
-        Provider.user.as_alias("user_id"),
-        Provider.display_name.as_alias("name"),
-        Provider.credentials,
-    ).where(Provider.user.is_in(ids)):
-        names[row["user_id"]] = _provider_name(row)
-    practice = await _designated(practice_id)
-    desks = {"scheduler": "Scheduling", "biller": "Billing"}
-    for key, name in desks.items():
-        user_id = practice.get(key)
-        if user_id in ids and user_id not in names:
-            names[user_id] = (
-                "Scheduling and billing"
-                if practice.get("scheduler") == practice.get("biller")
-                else name
-            )
-    missing = [i for i in ids if i not in names]
-    if missing:
-        for row in await User.select(User.id, User.role).where(User.id.is_in(missing)):
+    for row in rows:
+        if row["name"]:
+            names[row["id"]] = _provider_name(row)
+        elif row["id"] in (row["scheduler"], row["biller"]):
+            both = row["scheduler"] == row["biller"]
+            desk = "Scheduling" if row["id"] == row["scheduler"] else "Billing"
+            names[row["id"]] = "Scheduling and billing" if both else desk
+        else:
             names[row["id"]] = ROLE_NAMES.get(Role(row["role"]), "The practice")
     return names
 
