@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from portal.core import db
 from portal.core.diagnostics import count_queries
 from portal.practice import info
 from portal.tables import Practice
 from tests import factories
 
 
-async def test_the_practice_is_kept_until_it_changes(settings):
+async def test_the_practice_is_kept_until_it_changes():
     p = await factories.practice(name="Harbor Counseling")
-    engine = db.make_engine(settings)
+    engine = Practice._meta.db
     with count_queries(engine) as seen:
         first = await info.current_practice()
         again = await info.current_practice()
@@ -24,7 +23,7 @@ async def test_the_practice_is_kept_until_it_changes(settings):
     assert (await info.current_practice()).name == "Harbor Counseling Group"
 
 
-async def test_no_practice_yet_is_not_kept(settings):
+async def test_no_practice_yet_is_not_kept():
     info.changed()
     assert await info.current_practice() is None
     await Practice.insert(Practice(name="Later", time_zone="America/New_York"))  # nobody told

@@ -156,4 +156,6 @@ class Prepared:
             args[at] = values[index]
         querystring = QueryString(sql, table=self.table)
         querystring._frozen_compiled_strings = (sql, args)
-        return await engine.run_querystring(querystring)
+        rows = await engine.run_querystring(querystring)
+        # asyncpg answers Records; Piccolo's own queries turn them into dicts, and so do we.
+        return rows if engine.engine_type == "sqlite" else [dict(r) for r in rows]
