@@ -615,13 +615,12 @@ async def test_custom_demographics_never_reach_a_client_page(http, env):
 
 
 async def test_the_demo_client_has_details_to_show():
-    from portal.accounts.clients import client_for_user
     from portal.demo import practice as demo
-    from portal.tables import User
+    from portal.tables import Client, User
 
     await demo.seed(password="a demo passphrase for tests")
     user = await User.select(User.id, User.email).where(User.username == "client").first()
-    client = await client_for_user(user["id"])
+    client = await Client.select().where(Client.user == user["id"]).first()
     shown = await profile_page.context_for(client)
     assert [p["kind"] for p in shown["phones"]] == ["mobile", "work"]
     assert all(p["number"].startswith("+1617555") for p in shown["phones"])

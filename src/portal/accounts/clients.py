@@ -1,12 +1,6 @@
-"""Which client record belongs to a signed-in user."""
+"""How a client is named to themselves (the record comes with the session: accounts.auth)."""
 
 from __future__ import annotations
-
-from portal.tables import Client
-
-
-async def client_for_user(user_id: int) -> dict | None:
-    return await Client.select().where(Client.user == user_id).first()
 
 
 def display_name(client: dict) -> str:

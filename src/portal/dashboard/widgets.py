@@ -59,8 +59,7 @@ class Facts:
 
     async def balance(self) -> ledger.Balance:
         if self._money_and_forms is None:  # alone, the balance needs no forms
-            rows = await LedgerEntry.raw(ledger.BALANCE_SQL, self.client["id"])
-            return ledger.Balance(int(rows[0]["cents"]))
+            return await ledger.balance(self.client["id"])
         return self._money_and_forms[0]
 
     async def task_context(self) -> TaskContext:
