@@ -400,3 +400,27 @@ async def test_queries_per_widget_do_not_grow_with_appointments(http, app):
     # Then the dashboard reads the visits, the balance with the open forms, the menu counts.
     assert counts[12].pop("/") <= 6, counts
     assert max(counts[12].values()) <= 3, counts
+
+
+async def test_a_client_with_many_visits_sees_the_next_five_and_a_link_to_them_all(http):
+    env = await setup_client(http)
+    first = utcnow() + timedelta(days=2)
+    ids = [
+        await book(env, first + timedelta(days=7 * n), location_id=env["location"])
+        for n in range(8)
+    ]
+    page = (await http.get("/")).text
+    shown = widget_html(page, "appointments")
+    assert [i for i in ids if f'id="appointment-{i}"' in shown] == ids[:5]
+    assert '<a href="/appointments/print">See all your upcoming appointments</a>' in shown
+    tasks = widget_html(page, "tasks")
+    # Every "confirm" task leads to a visit on this page, so only the five shown have one.
+    assert [i for i in ids if f"#appointment-{i}" in tasks] == ids[:5]
+    listing = (await http.get("/appointments/print")).text
+    assert listing.count("<tr>") == 1 + len(ids)  # the heading row, then every visit
+    assert "See all your upcoming" not in listing
+    # After an action, the swapped-in widget is the same five and the same link.
+    swapped = await htmx_post(http, f"/appointments/{ids[0]}/confirm", {})
+    assert swapped.status_code == 200
+    assert [i for i in ids if f'id="appointment-{i}"' in swapped.text] == ids[:5]
+    assert "See all your upcoming appointments" in swapped.text

@@ -38,7 +38,7 @@ class TaskContext:
     practice: PracticeInfo
     balance: Balance
     open_forms: list[dict[str, Any]]  # id and title, oldest first
-    upcoming: list[Visit]
+    upcoming: list[Visit]  # the visits on the dashboard (`appointments.next_visits`)
 
 
 TaskSource = Callable[[TaskContext], Awaitable[list[Task]]]

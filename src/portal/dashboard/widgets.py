@@ -2,7 +2,8 @@
 
 The request's session query already brought the client's row and the user's
 two-factor state (`CurrentUser`); what is left comes from at most two queries:
-the upcoming visits (the appointments widget, and the tasks to confirm), and the
+the next visits (`ON_DASHBOARD` of them and one more: the appointments widget,
+and the tasks to confirm), and the
 balance together with the open forms in one UNION (the balance widget, and the
 tasks to pay and to fill in). So the whole dashboard costs the session query
 plus two, and one widget at most the session query plus two.
@@ -45,7 +46,9 @@ class Facts:
 
     async def upcoming(self) -> list[appointments.Visit]:
         if self._upcoming is None:
-            self._upcoming = await appointments.upcoming(self.client["id"], self.now, self.practice)
+            self._upcoming = await appointments.next_visits(
+                self.client["id"], self.now, self.practice
+            )
         return self._upcoming
 
     async def balance_and_open_forms(self) -> tuple[ledger.Balance, list[dict[str, Any]]]:
@@ -85,7 +88,7 @@ async def _widget(name: str, facts: Facts) -> dict:
     if name == "two-factor":
         return {"show_prompt": facts.show_two_factor_prompt()}
     if name == "appointments":
-        return {"visits": await facts.upcoming()}
+        return appointments.dashboard_view(await facts.upcoming())
     if name == "balance":
         return {"balance": await facts.balance()}
     raise KeyError(name)

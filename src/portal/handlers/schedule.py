@@ -162,10 +162,15 @@ class AppointmentController(Controller):
     ) -> Template | Redirect:  # fmt: skip
         now = utcnow()
         if is_fragment_request(request):
-            visits = await appointments.upcoming(client["id"], now, practice)
+            visits = await appointments.next_visits(client["id"], now, practice)
             return Template(
                 template_name="partials/dashboard/appointments.html",
-                context={"visits": visits, "practice": practice, "notice": notice, "error": error},
+                context={
+                    **appointments.dashboard_view(visits),
+                    "practice": practice,
+                    "notice": notice,
+                    "error": error,
+                },
                 status_code=status_code,
                 headers={"HX-Trigger": CHANGED} if changed else {},
             )

@@ -22,6 +22,7 @@ from portal.tables import Appointment
 from portal.tables.scheduling import AppointmentStatus
 
 HORIZON = timedelta(days=365)
+ON_DASHBOARD = 5  # visits the dashboard shows; the appointment list shows them all
 UPCOMING = (AppointmentStatus.scheduled, AppointmentStatus.confirmed)
 
 _PRACTICE_DAY_COLUMNS = (
@@ -155,10 +156,8 @@ def _visit(row: dict, now: datetime, practice: PracticeInfo) -> Visit:
     )
 
 
-# The dashboard's hottest read: its SQL is built once (core.db.Prepared).
-_UPCOMING = Prepared(
-    Appointment,
-    lambda client, after, before: (
+def _upcoming_query(client, after, before):  # noqa: ANN001, ANN202
+    return (
         Appointment.select(*_VISIT_COLUMNS)
         .where(
             Appointment.client == client,
@@ -167,8 +166,27 @@ _UPCOMING = Prepared(
             Appointment.status.is_in(list(UPCOMING)),
         )
         .order_by(Appointment.starts_at)
-    ),
+    )
+
+
+# The dashboard's hottest reads: their SQL is built once (core.db.Prepared).
+_UPCOMING = Prepared(Appointment, _upcoming_query)
+_NEXT = Prepared(
+    Appointment,
+    lambda client, after, before: _upcoming_query(client, after, before).limit(ON_DASHBOARD + 1),
 )
+
+
+def dashboard_view(visits: list[Visit]) -> dict:
+    """The appointments widget's context from `next_visits`: the next ones, and whether the
+    appointment list has more."""
+    return {"visits": visits[:ON_DASHBOARD], "more_visits": len(visits) > ON_DASHBOARD}
+
+
+async def next_visits(client_id: int, now: datetime, practice: PracticeInfo) -> list[Visit]:
+    """The dashboard's visits: the next `ON_DASHBOARD`, and one more if there are more."""
+    rows = await _NEXT.run(client_id, now, now + HORIZON)
+    return [_visit(r, now, practice) for r in rows]
 
 
 async def upcoming(client_id: int, now: datetime, practice: PracticeInfo) -> list[Visit]:
@@ -283,7 +301,8 @@ async def one(client_id: int, appointment_id: int, now: datetime, practice: Prac
 
 
 async def awaiting_confirmation(ctx: TaskContext) -> list[Task]:
-    """A task for each coming visit the client may confirm (they are among `ctx.upcoming`)."""
+    """A task for each visit on the dashboard the client may confirm (each task's link
+    leads to its visit in the appointments widget)."""
     tz = ctx.practice.time_zone
     return [
         Task(
@@ -292,6 +311,6 @@ async def awaiting_confirmation(ctx: TaskContext) -> list[Task]:
             + v.starts_at.astimezone(tz).strftime("%a %-d %b at %-I:%M %p"),
             href=f"/#appointment-{v.id}",
         )
-        for v in ctx.upcoming
+        for v in ctx.upcoming[:ON_DASHBOARD]
         if v.may_confirm and v.starts_at > ctx.now
     ]
