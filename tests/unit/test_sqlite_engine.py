@@ -114,3 +114,72 @@ def test_each_event_loop_gets_its_own_pool_and_closed_ones_are_stopped(tmp_path)
     for conn in [*first.connections, *second.connections]:
         conn._thread.join(timeout=5)
         assert not conn._thread.is_alive()
+
+
+async def test_a_short_read_runs_on_the_event_loop_without_a_trip_to_a_thread(engine):
+    await Note.insert(Note(body="hello"))
+    pool = await engine.pool()
+    sent_to_readers = []
+    original = pool.free.get
+
+    async def counted_get():
+        sent_to_readers.append(True)
+        return await original()
+
+    pool.free.get = counted_get
+    assert await Note.select(Note.body).where(Note.body == "hello") == [{"body": "hello"}]
+    assert sent_to_readers == []  # answered by the inline connection
+    rows = pool.inline.conn.execute("SELECT * FROM pragma_busy_timeout").fetchall()
+    assert rows == [{"timeout": 0}]  # it never waits for a lock on the loop
+
+
+async def test_a_long_read_is_stopped_on_the_loop_and_answered_by_a_reader(engine, monkeypatch):
+    import portal.core.sqlite as sqlite_module
+
+    await Note.insert(*[Note(body=f"n{i}", n=i) for i in range(200)])
+    monkeypatch.setattr(sqlite_module, "INLINE_BUDGET_S", 0.0)  # every read is over budget
+    pool = await engine.pool()
+    on_the_loop = []
+    original = sqlite_module._fetch
+
+    def watched(conn, sql, args):  # noqa: ANN001, ANN202
+        on_the_loop.append(threading.current_thread() is threading.main_thread())
+        return original(conn, sql, args)
+
+    monkeypatch.setattr(sqlite_module, "_fetch", watched)
+    heavy = "SELECT count(*) AS c FROM note a, note b WHERE a.n < b.n"
+    assert await engine._run_in_new_connection(heavy) == [{"c": 200 * 199 // 2}]
+    assert on_the_loop == [True, False]  # stopped on the loop, answered in a reader's thread
+    assert pool.inline.heavy[heavy] == sqlite_module.HEAVY_SKIP
+    on_the_loop.clear()
+    assert await engine._run_in_new_connection(heavy) == [{"c": 200 * 199 // 2}]
+    assert on_the_loop == [False]  # straight to a reader, for the next runs
+    assert pool.inline.heavy[heavy] == sqlite_module.HEAVY_SKIP - 1
+
+
+async def test_a_read_that_would_wait_for_a_lock_waits_on_a_reader_not_on_the_loop(tmp_path):
+    """Another process holds the file exclusively: the read waits in a reader's thread while
+    the event loop goes on, and answers once the lock is gone."""
+    import sqlite3
+
+    path = tmp_path / "locked.db"
+    engine = PooledSQLiteEngine(path=str(path), readers=1, busy_timeout_ms=10_000)
+    Note._meta.db = engine
+    await Note.create_table().run()
+    await Note.insert(Note(body="kept"))
+    await engine.close_pool()  # start again after the lock is taken
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("PRAGMA locking_mode=EXCLUSIVE")
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        read = asyncio.create_task(Note.select(Note.body).run())
+        ticks = 0
+        while ticks < 20:  # the loop keeps turning while the read waits
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert not read.done()
+    finally:
+        blocker.execute("COMMIT")
+        blocker.close()
+    assert await asyncio.wait_for(read, 10) == [{"body": "kept"}]
+    await engine.close_pool()

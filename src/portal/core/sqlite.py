@@ -5,8 +5,17 @@ every query outside a transaction, and every new SQLite connection parses the
 whole schema again; under load most of the time went there. This engine keeps
 them open instead:
 
-- **Readers**: a small pool of connections. A query outside a transaction that
-  reads (`SELECT`, `WITH`) takes a free one and gives it back.
+- **Reads on the event loop.** A query outside a transaction that reads
+  (`SELECT`, `WITH`) first runs on one more connection, in the event loop's own
+  thread, as a plain `sqlite3` call: most reads take microseconds, and a trip to
+  a connection's thread costs the loop more than that (a future, a wake-up, two
+  hand-overs of the GIL; a third of a dashboard's CPU). A progress handler stops
+  it once it has run `INLINE_BUDGET_S`; it is then run again on a reader (reads
+  change nothing, so running one again is safe) and that statement goes straight
+  to the readers for its next `HEAVY_SKIP` runs. Its `busy_timeout` is 0: a read
+  that would wait for a lock waits on a reader instead, never on the loop.
+- **Readers**: a small pool of connections, each with its thread, for the reads
+  that take longer.
 - **The writer**: one connection behind an `asyncio.Lock`. Every transaction
   (IMMEDIATE ones from `core.db.write_transaction()`, and Piccolo's own) and
   every write outside a transaction runs on it, one at a time in this process,
@@ -15,7 +24,8 @@ them open instead:
 - Pragmas are set once per connection: `journal_mode=WAL`, `foreign_keys=ON`,
   `busy_timeout`, `synchronous=NORMAL` (durable at every checkpoint; a power cut
   may lose the last transactions, never corrupt the file).
-- A query is one trip to its connection's thread (execute and fetch together),
+- A query on a reader or the writer is one trip to its connection's thread
+  (execute and fetch together),
   where Piccolo takes three or four (it also re-sends `PRAGMA foreign_keys`
   before every query in a transaction).
 
@@ -30,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,6 +48,9 @@ import aiosqlite
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 READS = ("SELECT", "WITH")
+INLINE_BUDGET_S = 0.002  # how long a read may hold the event loop before it moves to a reader
+HEAVY_SKIP = 64  # runs of a statement that went over the budget sent straight to a reader
+PROGRESS_STEPS = 1000  # SQLite virtual-machine steps between looks at the clock
 
 
 def is_read(sql: str) -> bool:
@@ -74,11 +88,55 @@ async def run_on(connection: aiosqlite.Connection, sql: str, args: Sequence[Any]
     return await connection._execute(_fetch, connection._conn, sql, list(args))
 
 
+class InlineReader:
+    """A connection used from the event loop's thread, for reads short enough to run there."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.deadline = 0.0
+        self.stopped = False
+        self.heavy: dict[str, int] = {}  # statement -> runs left to send to a reader
+        conn.set_progress_handler(self._over_budget, PROGRESS_STEPS)
+
+    def _over_budget(self) -> int:
+        if time.perf_counter() > self.deadline:
+            self.stopped = True
+            return 1  # SQLite stops the statement: "interrupted"
+        return 0
+
+    def read(self, sql: str, args: Sequence[Any]) -> list | None:
+        """The rows, or None when the statement is to run on a reader instead."""
+        left = self.heavy.get(sql)
+        if left:
+            self.heavy[sql] = left - 1
+            return None
+        self.stopped = False
+        self.deadline = time.perf_counter() + INLINE_BUDGET_S
+        try:
+            return _fetch(self.conn, sql, args)
+        except sqlite3.OperationalError as exc:
+            if not (self.stopped or "locked" in str(exc) or "busy" in str(exc)):
+                raise
+        if len(self.heavy) >= 1024:  # statements come from the code, but keep it bounded
+            self.heavy.clear()
+        self.heavy[sql] = HEAVY_SKIP
+        return None
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 class _Pool:
-    def __init__(self, readers: list[aiosqlite.Connection], writer: aiosqlite.Connection) -> None:
+    def __init__(
+        self,
+        readers: list[aiosqlite.Connection],
+        writer: aiosqlite.Connection,
+        inline: InlineReader | None = None,
+    ) -> None:
         self.loop = asyncio.get_running_loop()
         self.readers = readers
         self.writer = writer
+        self.inline = inline
         self.free: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         for reader in readers:
             self.free.put_nowait(reader)
@@ -89,6 +147,10 @@ class _Pool:
         return [*self.readers, self.writer]
 
     async def read(self, sql: str, args: Sequence[Any]) -> list:
+        if self.inline is not None:
+            rows = self.inline.read(sql, args)
+            if rows is not None:
+                return rows
         conn = await self.free.get()
         try:
             return await run_on(conn, sql, args)
@@ -138,12 +200,19 @@ class PooledSQLiteEngine(SQLiteEngine):
     """`SQLiteEngine` whose connections stay open (see the module's docstring)."""
 
     def __init__(
-        self, path: str, *, readers: int = 3, busy_timeout_ms: int = 30_000, **connection_kwargs
+        self,
+        path: str,
+        *,
+        readers: int = 3,
+        busy_timeout_ms: int = 30_000,
+        inline_reads: bool = True,
+        **connection_kwargs,
     ) -> None:
         super().__init__(path=path, **{"cached_statements": 256, **connection_kwargs})
         if sqlite3.sqlite_version_info < (3, 35):
             raise RuntimeError("SQLite 3.35 or newer is needed (RETURNING)")
         self.readers = readers
+        self.inline_reads = inline_reads
         self.busy_timeout_ms = busy_timeout_ms
         self._pools: dict[asyncio.AbstractEventLoop, asyncio.Task[_Pool]] = {}
 
@@ -158,7 +227,12 @@ class PooledSQLiteEngine(SQLiteEngine):
     async def _open(self) -> _Pool:
         writer = await self._connect()  # first: it may have to switch the file to WAL
         readers = [await self._connect() for _ in range(self.readers)]
-        return _Pool(readers, writer)
+        inline = None
+        if self.inline_reads:
+            conn = sqlite3.connect(**{**self.connection_kwargs, "check_same_thread": False})
+            _set_up(conn, busy_timeout_ms=0)
+            inline = InlineReader(conn)
+        return _Pool(readers, writer, inline)
 
     async def pool(self) -> _Pool:
         """This event loop's pool, opened on first use."""
@@ -174,8 +248,11 @@ class PooledSQLiteEngine(SQLiteEngine):
             if loop.is_closed():
                 del self._pools[loop]
                 if task.done() and not task.cancelled() and not task.exception():
-                    for conn in task.result().connections:
+                    pool = task.result()
+                    for conn in pool.connections:
                         conn.stop()  # its thread closes the connection and ends
+                    if pool.inline is not None:
+                        pool.inline.close()
 
     async def close_pool(self) -> None:
         """Close this event loop's connections (the app's shutdown; a command's end)."""
@@ -185,6 +262,8 @@ class PooledSQLiteEngine(SQLiteEngine):
         pool = await task
         for conn in pool.connections:
             await conn.close()
+        if pool.inline is not None:
+            pool.inline.close()
 
     # --- Piccolo's hooks -----------------------------------------------------------------------
 
