@@ -51,6 +51,16 @@ def _run(coro_fn, settings: Settings):  # noqa: ANN001, ANN202
 APP = "portal.app:create_app"
 
 
+def proxy_options(settings: Settings) -> dict:
+    """uvicorn's forwarded-header options from `server.trusted_proxies`.
+
+    Always explicit: left unset, uvicorn reads FORWARDED_ALLOW_IPS or trusts 127.0.0.1, so
+    anyone able to connect from the machine itself could name their own address.
+    """
+    trusted = list(settings.server.trusted_proxies)
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted}
+
+
 @click.command(name="run", help="Serve the portal with uvicorn: one process, or --workers N.")
 @click.option("-H", "--host", default=None, help="Listen on this address (default: server.host).")
 @click.option(
@@ -104,6 +114,10 @@ def run_command(
         reload_dirs=[str(Path(__file__).resolve().parent)] if reload else None,
         ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile,
+        # X-Forwarded-For/-Proto only from the proxies named in server.trusted_proxies;
+        # none by default (uvicorn's own default believes any local process). Every worker
+        # process gets this same config.
+        **proxy_options(settings),
         # A lifespan that fails (no database, say) stops the server instead of serving errors.
         lifespan="on",
     )

@@ -8,6 +8,7 @@ a bad value fails at start-up with the key named, not later in a request.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -32,6 +33,26 @@ class ServerSettings(msgspec.Struct, kw_only=True):
     public_url: str = "http://127.0.0.1:8000"
     # Run the mail worker inside the web process (the single-process default).
     run_worker: bool = True
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: addresses or
+    # networks ("127.0.0.1", "10.0.0.0/8"). Empty: no forwarded header is read, the peer
+    # address is the client's.
+    trusted_proxies: list[str] = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.trusted_proxies = [_proxy(value) for value in self.trusted_proxies]
+
+
+def _proxy(value: str) -> str:
+    """A trusted proxy as uvicorn compares it: an address, or a network (host bits allowed)."""
+    text = str(value).strip()
+    try:
+        if "/" in text:
+            return str(ipaddress.ip_network(text, strict=False))
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise ValueError(
+            f"server.trusted_proxies: {text!r} is not an IP address or network"
+        ) from None
 
 
 class SecuritySettings(msgspec.Struct, kw_only=True):

@@ -218,6 +218,8 @@ def test_every_key_of_every_section_can_be_set_from_the_environment(tmp_path):
                 raw, value = ("false", False) if current else ("true", True)
             elif isinstance(current, int):
                 raw, value = str(current + 7), current + 7
+            elif isinstance(current, list) and key.name == "trusted_proxies":
+                raw, value = "192.0.2.1", ["192.0.2.1"]  # checked: addresses only
             elif isinstance(current, list):
                 raw, value = "https://x.example", ["https://x.example"]
             else:
@@ -351,3 +353,31 @@ def test_an_empty_secret_file_is_never_used_as_the_secret(tmp_path):
         assert "secret" in str(exc)
     else:
         assert len(key) >= 32
+
+
+# --- reverse proxies ------------------------------------------------------------------
+
+
+def test_no_proxy_is_trusted_by_default_or_in_the_shipped_file(tmp_path):
+    assert load(environ={"PORTAL_ROOT": str(tmp_path)}).server.trusted_proxies == []
+    shipped = load(path=PROJECT_ROOT / "litestar.toml", environ={"PORTAL_ROOT": str(tmp_path)})
+    assert shipped.server.trusted_proxies == []
+
+
+def test_trusted_proxies_from_the_file_or_the_environment_as_uvicorn_compares_them(tmp_path):
+    write_config(tmp_path, '[server]\ntrusted_proxies = ["127.0.0.1", "10.1.2.3/8", "::1"]\n')
+    s = load(environ={"PORTAL_ROOT": str(tmp_path)})
+    assert s.server.trusted_proxies == ["127.0.0.1", "10.0.0.0/8", "::1"]
+    s = load(
+        environ={
+            "PORTAL_ROOT": str(tmp_path),
+            "PORTAL_SERVER_TRUSTED_PROXIES": " 192.0.2.10 , 2001:DB8::/32",
+        }
+    )
+    assert s.server.trusted_proxies == ["192.0.2.10", "2001:db8::/32"]
+
+
+@pytest.mark.parametrize("raw", ["*", "proxy.internal", "127.0.0.256", "10.0.0.0/33"])
+def test_a_trusted_proxy_that_is_no_address_fails_at_load_naming_the_key(tmp_path, raw):
+    with pytest.raises(msgspec.ValidationError, match=r"server\.trusted_proxies"):
+        load(environ={"PORTAL_ROOT": str(tmp_path), "PORTAL_SERVER_TRUSTED_PROXIES": raw})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -83,7 +84,20 @@ async def render(
 
 
 def client_ip(request: Request) -> str:
-    return (request.client.host if request.client else "")[:45]
+    """The client's IP address, normalised; empty when what the server saw is not one.
+
+    The peer's address, or the one a trusted proxy forwarded (`server.trusted_proxies`,
+    applied by uvicorn). Anything else that ends up there (a proxy passing a client's own
+    header through) is never stored or counted as an address.
+    """
+    host = request.client.host if request.client else ""
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])  # no IPv6 zone ("%eth0")
+    except ValueError:
+        return ""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return str(address)
 
 
 def user_agent(request: Request) -> str:
