@@ -55,8 +55,11 @@ class ScheduleController(Controller):
         self, request: Request, client: dict, practice: PracticeInfo, provider: str, service: str,
         where: str, week: str, *, error: str = "", status_code: int = 200,
     ) -> Template:  # fmt: skip
-        c = await booking.choices(client, _int(provider), _int(service), where)
-        shown = await booking.week(c, week, practice, utcnow())
+        now = utcnow()
+        c = await booking.choices(
+            client, _int(provider), _int(service), where, practice=practice, now=now
+        )
+        shown = await booking.week(c, week, practice, now)
         query = {"provider": provider, "service": service, "where": where}
         context = {
             "c": c,
@@ -92,7 +95,9 @@ class ScheduleController(Controller):
         provider: FromQuery[str] = "", service: FromQuery[str] = "", where: FromQuery[str] = "",
         start: FromQuery[str] = "",
     ) -> Template:  # fmt: skip
-        c = await booking.choices(client, _int(provider), _int(service), where)
+        c = await booking.choices(
+            client, _int(provider), _int(service), where, practice=practice, now=utcnow()
+        )
         when = booking.parse_start(start)
         if not c.complete or when is None:
             return await self._picker(
@@ -124,7 +129,10 @@ class ScheduleController(Controller):
         provider, service, where, start = (
             str(form.get(k, ""))[:64] for k in ("provider", "service", "where", "start")
         )
-        c = await booking.choices(client, _int(provider), _int(service), where)
+        now = utcnow()
+        c = await booking.choices(
+            client, _int(provider), _int(service), where, practice=practice, now=now
+        )
         when = booking.parse_start(start)
         week = (
             booking.monday_of(when.astimezone(practice.time_zone).date()).isoformat()
@@ -132,7 +140,7 @@ class ScheduleController(Controller):
             else ""
         )
         try:
-            appointment_id = await booking.book(client, c, when, now=utcnow(), actor=actor)
+            appointment_id = await booking.book(client, c, when, now=now, actor=actor)
         except DomainError as exc:
             return await self._picker(
                 request, client, practice, provider, service, where, week,

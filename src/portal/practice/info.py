@@ -25,6 +25,8 @@ class PracticeInfo:
     address: str
     telehealth_link_minutes: int
     two_factor_policy: str
+    # Upcoming appointments a client may have and still book online (scheduling/booking.py).
+    max_upcoming_online_bookings: int = 3
 
 
 def format_address(row: dict, prefix: str = "") -> str:
@@ -68,4 +70,5 @@ def _practice_info(row: dict) -> PracticeInfo:
         address=format_address(row),
         telehealth_link_minutes=row["telehealth_link_minutes"],
         two_factor_policy=row["two_factor_policy"],
+        max_upcoming_online_bookings=row["max_upcoming_online_bookings"],
     )

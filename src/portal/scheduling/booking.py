@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from portal.core import audit, mail
 from portal.core.actor import Actor
@@ -30,6 +30,14 @@ from portal.tables import (
 from portal.tables.scheduling import AppointmentStatus
 
 TAKEN = "That time was just taken by someone else. Here are the times still free."
+# Appointments that still hold a place: what the limit on online bookings counts.
+HOLDING = [AppointmentStatus.scheduled, AppointmentStatus.confirmed]
+# Starts the picker sends lie within the booking horizon (at most a year ahead); far
+# outside these bounds date arithmetic (a week's end, a visit's end) would overflow.
+EARLIEST_START = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_START = datetime(9000, 1, 1, tzinfo=UTC)
+# A week further ahead than this is bad input, like a week that is not a date.
+WEEKS_AHEAD = timedelta(weeks=520)
 
 
 @dataclass
@@ -76,9 +84,50 @@ async def _provider_places(provider_id: int) -> list[tuple[str, str]]:
     return sorted(places.items(), key=lambda kv: (kv[0] == TELEHEALTH, kv[1]))
 
 
+def online_booking_limit(practice: PracticeInfo, provider: dict | None) -> int:
+    """How many upcoming online bookings a client may hold: the practice's value.
+
+    `provider` is the one being booked; a per-provider value would be read here.
+    """
+    return practice.max_upcoming_online_bookings
+
+
+async def booking_limit_reason(
+    client_id: int, provider: dict | None, practice: PracticeInfo, now: datetime
+) -> str:
+    """Why this client may book no more online now; empty if they may.
+
+    The one rule for the limit: shown by the picker and the review page, and checked
+    again by `book` inside its write transaction (the client's row locked), so bookings
+    racing each other cannot pass it together.
+    """
+    limit = online_booking_limit(practice, provider)
+    held = await Appointment.count().where(
+        Appointment.client == client_id,
+        Appointment.booked_online.eq(True),
+        Appointment.status.is_in(HOLDING),
+        Appointment.starts_at > now,
+    )
+    if held < limit:
+        return ""
+    call = "Please call the practice" + (f" at {practice.phone}" if practice.phone else "")
+    if limit <= 0:
+        return f"Appointments can't be booked online. {call} to book."
+    noun = "appointment" if held == 1 else "appointments"
+    return f"You already have {held} upcoming {noun} booked. {call} to book more."
+
+
 async def choices(
-    client: dict, provider_id: int | None, service_id: int | None, place_value: str
+    client: dict,
+    provider_id: int | None,
+    service_id: int | None,
+    place_value: str,
+    *,
+    practice: PracticeInfo | None = None,
+    now: datetime | None = None,
 ) -> Choices:
+    """What the client may choose. With `practice` and `now`, also the limit on online
+    bookings (`booking_limit_reason`), said as the reason nothing is offered."""
     providers = await Provider.select(
         Provider.id, Provider.display_name, Provider.credentials, Provider.self_schedule_statuses,
         Provider.slot_minutes, Provider.min_notice_hours, Provider.horizon_days,
@@ -93,6 +142,10 @@ async def choices(
             f"status is “{client['status']}”. Please call the practice to book."
         )
         return c
+    if practice is not None and now is not None:
+        c.reason = await booking_limit_reason(client["id"], c.provider, practice, now)
+        if c.reason:
+            return c
     c.services = await Service.select(
         Service.id, Service.name, Service.duration_minutes, Service.telehealth_allowed, Service.client_may_schedule
     ).where(Service.active.eq(True), Service.practice == client["practice"]).order_by(Service.name)  # fmt: skip
@@ -200,12 +253,16 @@ async def next_free(
 
 
 def parse_start(value: str) -> datetime | None:
-    """A slot's start as the picker sends it (ISO 8601 with its offset); None if it is not one."""
+    """A slot's start as the picker sends it (ISO 8601 with its offset); None if it is not
+    one, or lies outside any booking horizon (year 9999, or 0001 in UTC+14)."""
     try:
         start = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if start.tzinfo is None or start.utcoffset() is None:
+            return None
+        utc = start.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return start if start.tzinfo else None
+    return start if EARLIEST_START <= utc <= LATEST_START else None
 
 
 def monday_of(d: date) -> date:
@@ -233,7 +290,9 @@ async def week(c: Choices, week_text: str, practice: PracticeInfo, now: datetime
     this_monday = monday_of(now.astimezone(tz).date())
     try:
         monday = monday_of(date.fromisoformat(week_text)) if week_text else this_monday
-    except ValueError:
+    except (ValueError, OverflowError):
+        monday = this_monday
+    if monday > this_monday + WEEKS_AHEAD:  # year 9999: its Sunday would not be a date
         monday = this_monday
     monday = max(monday, this_monday)
     days: list[tuple[date, list[datetime]]] = []
@@ -266,7 +325,8 @@ async def book(
 ) -> int:
     """Book `start` if it is still on offer; the new appointment's id.
 
-    Raises Invalid when the choice breaks a rule, Conflict when the time was taken.
+    Raises Invalid when the choice breaks a rule (the limit on online bookings too),
+    Conflict when the time was taken.
     """
     practice = actor.practice
     if start is None:
@@ -290,7 +350,12 @@ async def book(
     end = start + timedelta(minutes=c.service["duration_minutes"])
     telehealth = c.place == TELEHEALTH
     try:
-        async with write_transaction():
+        # The client's row locked (PostgreSQL; SQLite has one writer): their bookings
+        # pass the limit one at a time, each counting the ones committed before it.
+        async with write_transaction(lock_client=client["id"]):
+            reason = await booking_limit_reason(client["id"], c.provider, practice, now)
+            if reason:
+                raise Invalid(reason)
             row = await Appointment.insert(
                 Appointment(
                     client=client["id"],
@@ -302,6 +367,7 @@ async def book(
                     ends_at=end,
                     status=AppointmentStatus.scheduled,
                     created_at=now,
+                    booked_online=True,
                 )  # fmt: skip
             ).returning(Appointment.id)
             appointment_id = row[0]["id"]

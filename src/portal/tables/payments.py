@@ -60,4 +60,7 @@ class StripeEvent(Table):
     event_id = Varchar(length=100, unique=True)
     type = Varchar(length=100)
     received_at = Timestamptz()
+    # "payment recorded", "failure recorded", "ignored", or "unprocessable" (then `error`
+    # says why: a verified event that cannot be applied is kept for staff, not retried).
     outcome = Varchar(length=200, default="")
+    error = Varchar(length=300, default="")

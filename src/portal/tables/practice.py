@@ -20,6 +20,9 @@ class Practice(Table):
     two_factor_policy = Varchar(length=10, default="staff")
     # Minutes before a telehealth visit that its join link is shown.
     telehealth_link_minutes = Integer(default=15)
+    # Upcoming online bookings a client may hold before booking more online is refused
+    # (scheduling/booking.py; staff bookings do not count; 0: no online booking).
+    max_upcoming_online_bookings = Integer(default=3)
     # Staff clients may write to from My Messages, besides their providers.
     designated_scheduler = ForeignKey(User, on_delete=OnDelete.set_null, null=True)
     designated_biller = ForeignKey(User, on_delete=OnDelete.set_null, null=True)

@@ -50,6 +50,9 @@ class Appointment(Table):
     status = Varchar(length=12, choices=AppointmentStatus, default=AppointmentStatus.scheduled)
     cancel_reason = Text(default="")
     created_at = Timestamptz()
+    # Booked by the client through self-scheduling (not by staff): what the practice's
+    # limit on upcoming online bookings counts.
+    booked_online = Boolean(default=False)
     # ICD-10 codes for superbills, comma-separated (entered by staff).
     diagnosis_codes = Varchar(length=200, default="")
 
