@@ -77,9 +77,11 @@ def practice_rows(now: datetime) -> Rows:
     out.add(
         "practice",
         ["id", "name", "time_zone", "address_line1", "city", "region", "postal_code", "phone",
-         "email", "two_factor_policy", "npi", "tax_id", "settings"],
+         "email", "two_factor_policy", "npi", "tax_id", "settings", "max_upcoming_online_bookings"],
         [(1, "Bench Counseling Group", TZ.key, "1 Main Street", "Boston", "MA", "02110",
-          "(617) 555-0100", "desk@bench.example", "staff", "1234567893", "12-3456789", "{}")],
+          "(617) 555-0100", "desk@bench.example", "staff", "1234567893", "12-3456789", "{}",
+          # The booking row measures booking, not the per-client limit: each booker books many.
+          1_000_000)],
     )  # fmt: skip
     out.add("location", ["id", "practice", "name", "address_line1", "city", "region", "postal_code"], [
         (1, 1, "Downtown office", "1 Main Street", "Boston", "MA", "02110"),
