@@ -130,7 +130,8 @@ def start_server(
     env.update(overrides)
     if workers is None:
         command = [sys.executable, "-m", "uvicorn", "portal.app:create_app", "--factory"]
-        command += ["--lifespan", "on"]
+        # As `portal run` does with no trusted proxy: forwarded headers are not believed.
+        command += ["--lifespan", "on", "--no-proxy-headers"]
     else:
         command = [str(Path(sys.executable).with_name("portal")), "run", "--workers", str(workers)]
     log_path = Path(root) / f"live-server-{port}.log"
