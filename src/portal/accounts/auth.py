@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from portal.accounts.passwords import hash_password, needs_rehash, verify_password
+from portal.accounts.passwords import hash_password_async, needs_rehash, verify_password_async
 from portal.core import audit
 from portal.core.actor import Actor
 from portal.core.clock import utcnow
@@ -84,8 +84,18 @@ FAILURES = (
 )
 
 
-async def _failures_since(since: datetime, *, username: str | None = None, ip: str | None = None):
-    failed = [o.value for o in FAILURES]
+# The failures of the two-factor step: what its own limit counts.
+CODE_FAILURES = (LoginOutcome.wrong_code, LoginOutcome.replayed_code)
+
+
+async def _failures_since(
+    since: datetime,
+    *,
+    username: str | None = None,
+    ip: str | None = None,
+    outcomes: tuple[LoginOutcome, ...] = FAILURES,
+):
+    failed = [o.value for o in outcomes]
     query = LoginAttempt.count().where(LoginAttempt.at >= since, LoginAttempt.outcome.is_in(failed))
     if username is not None:
         query = query.where(LoginAttempt.username == username)
@@ -94,15 +104,35 @@ async def _failures_since(since: datetime, *, username: str | None = None, ip: s
     return await query
 
 
-async def is_throttled(username: str, ip: str, throttle: Throttle) -> bool:
+async def is_throttled(
+    username: str, ip: str, throttle: Throttle, *, per_account: bool = True
+) -> bool:
+    """Too many failures for this account (unless `per_account` is off) or from this IP."""
     since = utcnow() - throttle.window
-    if await _failures_since(since, username=username) >= throttle.max_per_account:
+    if per_account and await _failures_since(since, username=username) >= throttle.max_per_account:
         return True
     return await _failures_since(since, ip=ip) >= throttle.max_per_ip
 
 
+async def known_device(device_token: str, user_id: int | None) -> bool:
+    """True when this browser's device cookie belongs to the account (it signed in before).
+
+    With a cookie, the lookup runs whether or not the account exists (same work)."""
+    if not device_token:
+        return False
+    from portal.accounts.devices import recognise
+
+    return await recognise(device_token, user_id or 0) is not None
+
+
 async def authenticate(
-    username: str, password: str, *, ip: str, user_agent: str, throttle: Throttle
+    username: str,
+    password: str,
+    *,
+    ip: str,
+    user_agent: str,
+    throttle: Throttle,
+    device_token: str = "",
 ) -> SignIn:
     """Check a username and password; record a failed attempt.
 
@@ -110,20 +140,26 @@ async def authenticate(
     verification and come back as one indistinguishable failure to the caller's
     user; only the stored attempt says which it was. A success is recorded by
     the caller once it knows whether a second factor follows (`record_attempt`).
+
+    The per-account lock (too many failures for this username, from anywhere) does
+    not stop a browser the account signed in from before (`device_token`, the device
+    cookie), so failures from elsewhere cannot lock the owner out of their own
+    devices. The per-IP limit holds for every browser.
     """
     username = normalise_username(username)
     user = await User.select().where(User.username == username).first()
-    if await is_throttled(username, ip, throttle):
-        verify_password(None, password)  # same cost as any other answer
+    recognised = await known_device(device_token, user["id"] if user else None)
+    if await is_throttled(username, ip, throttle, per_account=not recognised):
+        await verify_password_async(None, password)  # same cost as any other answer
         outcome = LoginOutcome.locked
-    elif not verify_password(user["password_hash"] if user else None, password):
+    elif not await verify_password_async(user["password_hash"] if user else None, password):
         outcome = LoginOutcome.wrong_password if user else LoginOutcome.unknown_user
     elif not user["active"]:
         outcome = LoginOutcome.inactive
     else:
         outcome = LoginOutcome.success
         if needs_rehash(user["password_hash"]):
-            await User.update({User.password_hash: hash_password(password)}).where(
+            await User.update({User.password_hash: await hash_password_async(password)}).where(
                 User.id == user["id"]
             )
     if outcome is not LoginOutcome.success:
@@ -240,12 +276,16 @@ async def end_session(token: str) -> None:
     await Session.delete().where(Session.token_hash == token_hash(token))
 
 
-async def create_user(username: str, email: str, password: str, role: Role) -> int:
+async def create_user(
+    username: str, email: str, password: str, role: Role, *, password_hash: str = ""
+) -> int:
+    """A new account. Inside a write transaction, pass the `password_hash` made before it
+    (`hash_password_async`): hashing holds no lock then."""
     row = await User.insert(
         User(
             username=normalise_username(username),
             email=email.strip(),
-            password_hash=hash_password(password),
+            password_hash=password_hash or await hash_password_async(password),
             role=role,
             active=True,
             created_at=utcnow(),
@@ -254,8 +294,12 @@ async def create_user(username: str, email: str, password: str, role: Role) -> i
     return row[0]["id"]
 
 
-async def count_failures(username: str, window: timedelta) -> int:
-    return await _failures_since(utcnow() - window, username=normalise_username(username))
+async def count_failures(
+    username: str, window: timedelta, outcomes: tuple[LoginOutcome, ...] = FAILURES
+) -> int:
+    return await _failures_since(
+        utcnow() - window, username=normalise_username(username), outcomes=outcomes
+    )
 
 
 async def end_other_sessions(user_id: int, keep_session_id: int | None) -> int:
@@ -289,16 +333,23 @@ async def login_history(user_id: int, limit: int = 50) -> list[dict]:
 
 
 async def check_password(user_id: int, password: str) -> bool:
+    """Whether `password` is this account's (one argon2 verification, off the event loop).
+
+    Inside a session, ask through `accounts.rechecks.confirm`, which counts wrong answers."""
     row = await User.select(User.password_hash).where(User.id == user_id).first()
-    return verify_password(row["password_hash"] if row else None, password)
+    return await verify_password_async(row["password_hash"] if row else None, password)
 
 
-async def set_password(user_id: int, password: str) -> None:
-    """New hash; every session and every remembered device of the account ends."""
+async def set_password(user_id: int, password: str, *, password_hash: str = "") -> None:
+    """New hash; every remembered device of the account is forgotten.
+
+    Inside a write transaction, pass the `password_hash` made before it opened
+    (`hash_password_async`), so no writer waits for argon2."""
     from portal.accounts.devices import forget_all
 
+    password_hash = password_hash or await hash_password_async(password)
     await User.update(
-        {User.password_hash: hash_password(password), User.password_changed_at: utcnow()}
+        {User.password_hash: password_hash, User.password_changed_at: utcnow()}
     ).where(User.id == user_id)
     await forget_all(user_id)
 
@@ -334,8 +385,9 @@ async def change_password(user: CurrentUser, new_password: str, actor: Actor) ->
     """New password; every other session and every remembered device ends; the owner is told."""
     from portal.core.db import write_transaction
 
+    password_hash = await hash_password_async(new_password)  # before the write lock
     async with write_transaction():
-        await set_password(user.id, new_password)
+        await set_password(user.id, new_password, password_hash=password_hash)
         ended = await end_other_sessions(user.id, user.session_id)
         await notify_change(user, actor, "password_changed")
         await audit.record(

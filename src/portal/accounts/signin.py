@@ -54,13 +54,20 @@ class Step:
 
 
 async def check_password(
-    username: str, password: str, *, ip: str, user_agent: str, security: SecuritySettings
+    username: str,
+    password: str,
+    *,
+    ip: str,
+    user_agent: str,
+    security: SecuritySettings,
+    device_token: str = "",
 ) -> dict:
     """The sign-in's first step: the user for a correct username and password.
 
     Raises Invalid with what the sign-in page says: a missing field, a wrong pair
     (one message for every cause, so nobody learns which accounts exist), or a
-    lock-out after too many failures.
+    lock-out after too many failures. A browser with the account's device cookie
+    (`device_token`) is not held by the account's lock, only by the IP's.
     """
     errors = {}
     if not username:
@@ -77,8 +84,9 @@ async def check_password(
         timedelta(minutes=security.throttle_window_minutes),
     )
     result = await accounts.authenticate(
-        username, password, ip=ip, user_agent=user_agent, throttle=throttle
-    )
+        username, password, ip=ip, user_agent=user_agent, throttle=throttle,
+        device_token=device_token,
+    )  # fmt: skip
     if result.ok:
         return result.user
     if result.outcome is LoginOutcome.locked:
@@ -178,7 +186,10 @@ async def after_code(
         await accounts.end_session(session_token)
         return CodeResult(expired=True)
     record = dict(ip=ctx.ip, user_agent=ctx.user_agent)
-    if await accounts.count_failures(user["username"], window) >= MAX_CODE_FAILURES:
+    # Only wrong codes count here: whoever reached this step knew the password, and wrong
+    # passwords tried from elsewhere must not stop the owner at their code.
+    failed = await accounts.count_failures(user["username"], window, accounts.CODE_FAILURES)
+    if failed >= MAX_CODE_FAILURES:
         await accounts.record_attempt(user["id"], user["username"], LoginOutcome.locked, **record)
         await accounts.end_session(session_token)
         return CodeResult(expired=True, error="Too many wrong codes. Wait, then sign in again.")

@@ -3,14 +3,9 @@ their own username (My Profile)."""
 
 from __future__ import annotations
 
-from portal.accounts.auth import (
-    CurrentUser,
-    check_password,
-    create_user,
-    normalise_username,
-    username_taken,
-)
-from portal.accounts.passwords import password_problem
+from portal.accounts import rechecks
+from portal.accounts.auth import CurrentUser, create_user, normalise_username, username_taken
+from portal.accounts.passwords import hash_password_async, password_problem
 from portal.core import audit
 from portal.core.actor import Actor
 from portal.core.clock import utcnow
@@ -45,8 +40,11 @@ async def create_account(
         raise UserInputError("Create the practice first (for a demo: portal demo).")
     if role_value is Role.client and not (first_name and last_name):
         raise UserInputError("A client needs --first-name and --last-name.")
+    password_hash = await hash_password_async(password)  # before the write lock
     async with write_transaction():
-        user_id = await create_user(username, email, password, role_value)
+        user_id = await create_user(
+            username, email, password, role_value, password_hash=password_hash
+        )
         if role_value is Role.client:
             await Client.insert(
                 Client(
@@ -72,7 +70,10 @@ async def change_username(
 
     Raises Invalid with a message per field (`username`, `current_password`) and changes
     nothing: an empty name, other characters than letters, digits and . _ - @, the same
-    name, one another account has, or a wrong password. Audited with the old and new name.
+    name, a wrong password, or (only once the password is right, so that a session
+    cannot probe which names exist) one another account has. A wrong password counts
+    towards `rechecks`' limit, which ends the session (`rechecks.SignedOut`). Audited
+    with the old and new name.
     """
     new = normalise_username(new_username)
     errors: dict[str, str] = {}
@@ -82,10 +83,11 @@ async def change_username(
         errors["username"] = "Use letters, digits and . _ - @ only."
     elif new == user.username:
         errors["username"] = "That is already your username."
-    elif await username_taken(new, except_user=user.id):
-        errors["username"] = "That username is taken. Choose another."
-    if not await check_password(user.id, current_password):
+    confirmed = await rechecks.confirm(user, actor, password=current_password)
+    if not confirmed.password_ok:
         errors["current_password"] = "Your current password is not right."
+    elif not errors and await username_taken(new, except_user=user.id):
+        errors["username"] = "That username is taken. Choose another."
     if errors:
         raise Invalid(errors=errors)
     async with write_transaction():

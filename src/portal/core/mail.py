@@ -10,6 +10,10 @@ mid-send frees its rows when the lease runs out.
 
 Mails say that something happened and link to the portal; they never carry
 clinical or financial detail.
+
+A password reset mail carries a live single-use link. The outbox holds it only
+until the mail is sent (or given up): then its body is kept with the link's
+token cut out (`core.redact`), so the table never keeps a working link.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from portal.core.clock import utcnow
 from portal.core.db import write_transaction
+from portal.core.redact import redact
 from portal.settings import MailSettings
 from portal.tables import OutboxMail
 
@@ -154,16 +159,17 @@ class Worker:
             except (aiosmtplib.SMTPException, OSError) as exc:
                 attempts = row["attempts"] + 1
                 give_up = attempts >= MAX_ATTEMPTS
-                await OutboxMail.update(
-                    {
-                        OutboxMail.attempts: attempts,
-                        OutboxMail.last_error: f"{type(exc).__name__}: {exc}"[:500],
-                        OutboxMail.send_after: utcnow() + backoff(attempts),
-                        OutboxMail.claimed_by: "",
-                        OutboxMail.claimed_until: None,
-                        OutboxMail.failed_at: utcnow() if give_up else None,
-                    }
-                ).where(OutboxMail.id == row["id"])
+                values = {
+                    OutboxMail.attempts: attempts,
+                    OutboxMail.last_error: f"{type(exc).__name__}: {exc}"[:500],
+                    OutboxMail.send_after: utcnow() + backoff(attempts),
+                    OutboxMail.claimed_by: "",
+                    OutboxMail.claimed_until: None,
+                    OutboxMail.failed_at: utcnow() if give_up else None,
+                }
+                if give_up:  # never sent: nor kept with a link in it
+                    values[OutboxMail.body] = redact(row["body"])
+                await OutboxMail.update(values).where(OutboxMail.id == row["id"])
                 log.warning(
                     "mail %s attempt %s failed: %s", row["id"], attempts, type(exc).__name__
                 )
@@ -171,6 +177,8 @@ class Worker:
             else:
                 await OutboxMail.update(
                     {
+                        # Sent: the link in it is the recipient's alone now.
+                        OutboxMail.body: redact(row["body"]),
                         OutboxMail.sent_at: utcnow(),
                         OutboxMail.attempts: row["attempts"] + 1,
                         OutboxMail.claimed_until: None,

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal.accounts import auth as accounts
-from portal.accounts import password_reset, signin
+from portal.accounts import password_reset, rechecks, signin
 from portal.core import audit
 from portal.core.actor import Actor
 from portal.core.crypto import Cipher
@@ -44,6 +45,27 @@ def _cookie(name: str, value: str, settings: Settings, max_age: int | None = Non
         samesite="lax",
         max_age=max_age,
     )
+
+
+def expired_cookie(name: str, settings: Settings) -> Cookie:
+    """The deletion of a cookie of ours, with the attributes it was set with: a browser
+    ignores a deletion of a `Secure` (`__Host-`) cookie that is not itself `Secure`."""
+    cookie = _cookie(name, "", settings, max_age=0)
+    cookie.expires = 0
+    return cookie
+
+
+def end_session_cookie(response: Response, settings: Settings) -> Response:
+    """Delete the session cookie on `response` (sign-out, an ended sign-in)."""
+    response.set_cookie(expired_cookie(session_cookie_name(settings), settings))
+    return response
+
+
+# Why the sign-in page was reached, by key (a link cannot put words in the page).
+LOGIN_NOTICES = {
+    "done": "Your password was changed. Sign in with the new one.",
+    "rechecks": rechecks.NOTICE,
+}
 
 
 def home_for(user: dict | accounts.CurrentUser) -> str:
@@ -90,11 +112,17 @@ class AuthController(Controller):
 
     @get("/login")
     async def login_page(
-        self, request: Request, next: FromQuery[str] = "", reset: FromQuery[str] = ""
+        self,
+        request: Request,
+        next: FromQuery[str] = "",
+        reset: FromQuery[str] = "",
+        ended: FromQuery[str] = "",
     ) -> Template | Redirect:
         if request.user is not None:
             return Redirect(safe_next(next, home_for(request.user)), status_code=303)
-        notice = "Your password was changed. Sign in with the new one." if reset == "done" else ""
+        notice = LOGIN_NOTICES["done"] if reset == "done" else ""
+        if ended == "rechecks":
+            notice = LOGIN_NOTICES["rechecks"]
         return await render(
             request,
             "pages/accounts/login.html",
@@ -115,6 +143,7 @@ class AuthController(Controller):
             user = await signin.check_password(
                 username, str(form.get("password", "")), ip=client_ip(request),
                 user_agent=user_agent(request), security=settings.security,
+                device_token=request.cookies.get(device_cookie_name(settings), ""),
             )  # fmt: skip
         except Invalid as exc:
             return await render(
@@ -183,8 +212,7 @@ class AuthController(Controller):
                 },
                 status_code=422,
             )
-            response.delete_cookie(session_cookie_name(settings), path="/")
-            return response
+            return end_session_cookie(response, settings)
         if result.error:
             return await render(
                 request,
@@ -202,9 +230,7 @@ class AuthController(Controller):
             if request.user is not None:
                 await audit.record("session.end", actor_id=request.user.id, ip=client_ip(request))
             await accounts.end_session(token)
-        response = Redirect("/login", status_code=303)
-        response.delete_cookie(cookie_name, path="/")
-        return response
+        return end_session_cookie(Redirect("/login", status_code=303), settings)
 
     @get("/password-reset")
     async def reset_request_page(self, request: Request) -> Template:
@@ -223,10 +249,14 @@ class AuthController(Controller):
                 {"errors": ["Enter your username or email address."], "identifier": ""},
                 status_code=422,
             )
-        await password_reset.request(identifier, actor)
-        return await render(
+        # The same answer, as fast, whether or not an account matches: what differs (the
+        # link, its mail) is done after the answer has gone (`background`).
+        deliver = await password_reset.request(identifier, actor)
+        response = await render(
             request, "pages/accounts/password_reset_request.html", {"sent": RESET_SENT}
         )
+        response.background = BackgroundTask(deliver)
+        return response
 
     @get("/password-reset/{token:str}")
     async def reset_page(self, request: Request, token: FromPath[str]) -> Template:

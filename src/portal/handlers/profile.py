@@ -3,7 +3,8 @@
 Each form is a fragment that htmx swaps in place, and a plain form that posts
 and redirects without JavaScript. The rules are in `portal.profile.security`
 and `portal.accounts.users.change_username`; a wrong entry is re-rendered in
-place with its messages (422).
+place with its messages (422). Too many wrong passwords or codes end the session
+(`accounts.rechecks`): the browser goes to the sign-in page, which says why.
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
-from portal.accounts import users
+from portal.accounts import rechecks, users
 from portal.accounts.auth import normalise_username
 from portal.core.actor import Actor
 from portal.core.crypto import Cipher
 from portal.core.errors import Invalid
+from portal.handlers.auth import end_session_cookie
 from portal.handlers.base import done, form_text, render, signed_in
 from portal.handlers.errors import status_of
 from portal.practice.info import PracticeInfo
 from portal.profile import page, security
+from portal.settings import Settings
 
 SETUP_OK = {"before_two_factor_setup": True}
 
@@ -35,6 +38,17 @@ NOTICES = {
     "two-factor-off": "Two-factor sign-in is off.",
     "others": "You were signed out of every other session.",
 }
+
+
+def _signed_out(request: Request, settings: Settings) -> Response:
+    """The session ended after too many wrong re-checks: to the sign-in page, which says why
+    (htmx follows HX-Redirect rather than swapping a form into the card)."""
+    location = "/login?ended=rechecks"
+    if request.headers.get("hx-request") == "true":
+        response = Response(b"", status_code=401, headers={"HX-Redirect": location})
+    else:
+        response = Redirect(location, status_code=303)
+    return end_session_cookie(response, settings)
 
 
 async def _done(
@@ -60,12 +74,19 @@ class ProfileController(Controller):
         return await render(request, "pages/profile/index.html", context)
 
     @post("/username", status_code=200)
-    async def change_username(self, request: Request, actor: NamedDependency[Actor]) -> Response:
+    async def change_username(
+        self,
+        request: Request,
+        actor: NamedDependency[Actor],
+        settings: NamedDependency[Settings],
+    ) -> Response:
         form = await request.form()
         typed = form_text(form, "username", 150)
         password = str(form.get("current_password", ""))[:1024]
         try:
             new = await users.change_username(request.user, typed, password, actor)
+        except rechecks.SignedOut:
+            return _signed_out(request, settings)
         except Invalid as exc:
             return await render(
                 request,
@@ -82,7 +103,12 @@ class ProfileController(Controller):
         return await _done(request, "partials/profile/username.html", context, "username")
 
     @post("/password", status_code=200)
-    async def change_password(self, request: Request, actor: NamedDependency[Actor]) -> Response:
+    async def change_password(
+        self,
+        request: Request,
+        actor: NamedDependency[Actor],
+        settings: NamedDependency[Settings],
+    ) -> Response:
         form = await request.form()
         try:
             await security.change_password(
@@ -92,6 +118,8 @@ class ProfileController(Controller):
                 str(form.get("new_password_again", "")),
                 actor,
             )
+        except rechecks.SignedOut:
+            return _signed_out(request, settings)
         except Invalid as exc:
             return await render(
                 request,
@@ -136,13 +164,19 @@ class ProfileController(Controller):
 
     @post("/two-factor/disable", status_code=303)
     async def disable_two_factor(
-        self, request: Request, cipher: NamedDependency[Cipher], actor: NamedDependency[Actor]
-    ) -> Template | Redirect:
+        self,
+        request: Request,
+        cipher: NamedDependency[Cipher],
+        actor: NamedDependency[Actor],
+        settings: NamedDependency[Settings],
+    ) -> Response:
         form = await request.form()
         password = str(form.get("password", ""))[:1024]
         code = form_text(form, "code", 40)
         try:
             await security.turn_off_two_factor(request.user, password, code, cipher, actor)
+        except rechecks.SignedOut:
+            return _signed_out(request, settings)
         except Invalid as exc:
             return await _two_factor_page(
                 request, cipher, actor.practice, exc, disable_errors=exc.errors
@@ -151,12 +185,18 @@ class ProfileController(Controller):
 
     @post("/two-factor/recovery-codes", status_code=200)
     async def new_recovery_codes(
-        self, request: Request, cipher: NamedDependency[Cipher], actor: NamedDependency[Actor]
-    ) -> Template:
+        self,
+        request: Request,
+        cipher: NamedDependency[Cipher],
+        actor: NamedDependency[Actor],
+        settings: NamedDependency[Settings],
+    ) -> Response:
         form = await request.form()
         code = form_text(form, "code", 20)
         try:
             codes = await security.new_recovery_codes(request.user, code, cipher, actor)
+        except rechecks.SignedOut:
+            return _signed_out(request, settings)
         except Invalid as exc:
             return await _two_factor_page(
                 request, cipher, actor.practice, exc, recovery_error=exc.errors["code"]

@@ -5,6 +5,9 @@ is confirmed by the current password or a current code, raises `Invalid` with
 a message per form field when something is wrong (nothing changes then), is
 audited, and tells the account's owner by mail where `accounts` says so. The
 username change is `accounts.users.change_username`.
+
+Every password or code asked here goes through `accounts.rechecks.confirm`, which
+counts wrong ones and, at its limit, ends the session (`rechecks.SignedOut`).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from portal.accounts import auth as accounts
-from portal.accounts import devices, twofactor
+from portal.accounts import devices, rechecks, twofactor
 from portal.accounts.auth import CurrentUser
 from portal.accounts.passwords import password_problem
 from portal.accounts.signin import two_factor_required
@@ -35,7 +38,7 @@ async def change_password(
 ) -> None:
     """A new password: the current one right, the new one good, typed twice, and different."""
     errors: dict[str, str] = {}
-    if not await accounts.check_password(user.id, current):
+    if not (await rechecks.confirm(user, actor, password=current)).password_ok:
         errors["current_password"] = "Your current password is not right."
     if problem := password_problem(new, username=user.username):
         errors["new_password"] = problem
@@ -107,9 +110,10 @@ async def turn_off_two_factor(
             }
         )
     errors: dict[str, str] = {}
-    if not await accounts.check_password(user.id, password):
+    confirmed = await rechecks.confirm(user, actor, password=password, code=code, cipher=cipher)
+    if not confirmed.password_ok:
         errors["password"] = "Your password is not right."
-    result = await twofactor.check(user.id, code, cipher) if code else twofactor.Check.wrong
+    result = confirmed.code
     if result is twofactor.Check.replayed:
         errors["code"] = REPLAYED
     elif result is twofactor.Check.wrong:
@@ -123,7 +127,7 @@ async def new_recovery_codes(
     user: CurrentUser, code: str, cipher: Cipher, actor: Actor
 ) -> list[str]:
     """A fresh set of recovery codes (the old ones stop working), for a current code."""
-    result = await twofactor.check(user.id, code, cipher) if code else twofactor.Check.wrong
+    result = (await rechecks.confirm(user, actor, code=code, cipher=cipher)).code
     if result is not twofactor.Check.ok:
         message = (
             REPLAYED
