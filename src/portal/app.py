@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
@@ -33,7 +33,8 @@ from portal.core.mail import Worker
 from portal.core.templating import register_filters
 from portal.dashboard import tasks
 from portal.forms import assignments as forms
-from portal.handlers import errors
+from portal.forms import definition as form_definition
+from portal.handlers import errors, limits
 from portal.handlers.account import AccountController
 from portal.handlers.auth import AuthController, session_cookie_name
 from portal.handlers.base import TermsAcceptanceRequired, TwoFactorSetupRequired, provide_actor
@@ -77,6 +78,11 @@ TASK_SOURCES = (
     twofactor.two_factor_off,
 )
 MENU_COUNTS = {"forms": forms.OPEN_COUNT, "messages": messaging.UNREAD_TOTAL}
+
+# A questionnaire's answers (/forms/{id}): up to MAX_FIELDS questions with long answers, and
+# a multiple choice sends one field per ticked option. Other limits: portal.handlers.limits.
+QUESTIONNAIRE_BYTES = 4 * limits.MB
+QUESTIONNAIRE_FIELDS = form_definition.MAX_FIELDS * form_definition.MAX_CHOICES + 10
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -128,7 +134,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ProfileDetailsController,
             HelpController,
             InsuranceController,
-            FormsController,
+            Router(
+                path="/",
+                route_handlers=[FormsController],
+                request_max_body_size=QUESTIONNAIRE_BYTES,
+                opt={limits.MAX_FIELDS_OPT: QUESTIONNAIRE_FIELDS},
+            ),
             ScheduleController,
             StaffController,
             PaymentSettingsController,
@@ -136,7 +147,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TermsController,
             CardsController,
             AccountController,
-            stripe_webhook,
+            # Stripe's events are JSON, larger than a form but far below a megabyte.
+            Router(path="/", route_handlers=[stripe_webhook], request_max_body_size=limits.MB),
             healthz,
             static_file,
         ],
@@ -148,6 +160,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "actor": Provide(provide_actor),
         },
         middleware=[
+            # Outermost: sizes, form fields and path ids are checked before anything reads
+            # the body (the CSRF middleware parses a whole form to find its token).
+            DefineMiddleware(limits.RequestLimits, session_cookie=session_cookie_name(settings)),
             DefineMiddleware(
                 SessionAuthMiddleware,
                 cookie_name=session_cookie_name(settings),
@@ -156,7 +171,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     absolute=timedelta(hours=settings.security.session_absolute_hours),
                 ),
                 exclude=PUBLIC_PATHS,
-            )
+            ),
         ],
         csrf_config=CSRFConfig(
             secret=settings.secret(),
@@ -205,7 +220,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             log_exceptions="never",
         ),
         openapi_config=None,
-        # Several 10 MB attachments in one message; each file is checked on its own.
-        request_max_body_size=60 * 1024 * 1024,
+        # Ordinary forms; the routes taking files or long answers set their own (see
+        # portal.handlers.limits and docs/operations.md, "Limits on requests").
+        request_max_body_size=limits.FORM_BYTES,
+        request_class=limits.PortalRequest,
         state=State({"settings": settings, "engine": engine}),
     )

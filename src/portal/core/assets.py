@@ -25,7 +25,7 @@ COMPRESSIBLE = {".css", ".js", ".svg", ".txt", ".json", ".map", ".html"}
 class Asset:
     name: str
     url_name: str
-    media_type: str
+    media_type: str  # the whole Content-Type, with its charset when it is text
     etag: str
     raw: bytes
     gzip: bytes | None

@@ -20,7 +20,7 @@ TITLES = {
     404: "Page not found",
     405: "That action is not available here",
     409: "That could not be done",
-    413: "That upload is too large",
+    413: "That is too much to send at once",
     422: "Please check what you entered",
     429: "Too many requests",
     500: "Something went wrong on our side",

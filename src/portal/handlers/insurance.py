@@ -21,6 +21,7 @@ from portal.core.clock import utcnow
 from portal.core.errors import Invalid
 from portal.handlers.base import done, form_text, provide_client, render, signed_in
 from portal.handlers.errors import status_of
+from portal.handlers.limits import upload_bytes
 from portal.insurance import policy as insurance
 from portal.practice.info import PracticeInfo
 
@@ -71,7 +72,7 @@ class InsuranceController(Controller):
             request, "/insurance?done=none", partial(self._panel, request, client, "none")
         )
 
-    @post("/", status_code=200)
+    @post("/", status_code=200, request_max_body_size=upload_bytes(len(insurance.CARD_SIDES)))
     async def save(
         self,
         request: Request,
@@ -89,7 +90,9 @@ class InsuranceController(Controller):
             # no file chosen: keep the current image, if any
         today = utcnow().astimezone(practice.time_zone).date()
         try:
-            details, cards = insurance.check_submission(values, files, today=today)
+            details, cards = await uploads.off_the_loop(
+                insurance.check_submission, values, files, today=today
+            )
         except Invalid as exc:
             # A file input cannot be filled in again by the page: say so for what was chosen.
             reselect = [s for s in files if f"card_{s}" not in exc.errors]

@@ -26,6 +26,7 @@ from portal.core.actor import Actor
 from portal.core.errors import Invalid, Refused
 from portal.handlers.base import done, provide_client, render, signed_in
 from portal.handlers.errors import status_of
+from portal.handlers.limits import upload_bytes
 from portal.messaging import recipients, sending, threads
 from portal.messaging.sending import MAX_ATTACHMENTS, MAX_BODY, MAX_SUBJECT, Upload
 from portal.messaging.threads import ThreadView
@@ -96,7 +97,7 @@ class MessagesController(Controller):
         draft = {"to": int(to) if to.isdigit() else None, "subject": "", "body": ""}
         return await self._compose(request, client, draft)
 
-    @post("/", status_code=200)
+    @post("/", status_code=200, request_max_body_size=upload_bytes(MAX_ATTACHMENTS))
     async def create(
         self, request: Request, client: NamedDependency[dict], actor: NamedDependency[Actor]
     ) -> Response:
@@ -145,7 +146,11 @@ class MessagesController(Controller):
         view = await threads.open_thread(thread_id, client, request.user.id)
         return await self._thread(request, client, view, notice=NOTICES.get(done, ""))
 
-    @post("/{thread_id:int}/reply", status_code=200)
+    @post(
+        "/{thread_id:int}/reply",
+        status_code=200,
+        request_max_body_size=upload_bytes(MAX_ATTACHMENTS),
+    )
     async def reply(
         self, request: Request, thread_id: FromPath[int], client: NamedDependency[dict],
         actor: NamedDependency[Actor],

@@ -83,7 +83,8 @@ def security_headers(
             headers["x-frame-options"] = "DENY"
         if https:
             headers["strict-transport-security"] = "max-age=63072000; includeSubDomains"
-        if scope["path"] != "/static" and not scope["path"].startswith("/static/"):
+        static = path == "/static" or path.startswith("/static/")
+        if not static or message["status"] >= 400:  # static errors are not cached either
             headers.setdefault("cache-control", "no-store")
 
     return before_send

@@ -30,6 +30,7 @@ from portal.handlers.base import (
     signed_in,
 )
 from portal.handlers.errors import status_of
+from portal.handlers.limits import upload_bytes
 from portal.profile import contacts, emails, page, phones, photo_id, reminders
 
 FRAGMENTS = {
@@ -241,7 +242,7 @@ class ProfileDetailsController(Controller):
 
     # --- Photo ID -------------------------------------------------------------------------
 
-    @post("/photo-id", status_code=200)
+    @post("/photo-id", status_code=200, request_max_body_size=upload_bytes(len(photo_id.SIDES)))
     async def replace_photo_id(
         self, request: Request, client: NamedDependency[dict], actor: NamedDependency[Actor]
     ) -> Response:

@@ -143,7 +143,9 @@ async def start_thread(
     if not may_send(client):
         raise Refused(errors={"form": INACTIVE})
     subject, body = clean_subject(subject), clean_body(body)
-    errors, checked = check_draft(subject=subject, body=body, files=files)
+    errors, checked = await uploads.off_the_loop(
+        check_draft, subject=subject, body=body, files=files
+    )
     allowed = {r.user_id for r in await recipients(client)}
     if to not in allowed:
         errors = {"to": "Choose who to write to.", **errors}
@@ -202,7 +204,7 @@ async def reply(thread_id: int, *, actor: Actor, body: str, files: Sequence[Uplo
     if from_client and thread["client_status"] == ClientStatus.inactive:
         raise Refused(errors={"form": INACTIVE})
     body = clean_body(body)
-    errors, checked = check_draft(subject=None, body=body, files=files)
+    errors, checked = await uploads.off_the_loop(check_draft, subject=None, body=body, files=files)
     if from_client and not thread["staff_active"]:
         errors = {
             "form": "This person no longer takes messages through the portal. "

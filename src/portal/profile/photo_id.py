@@ -8,7 +8,6 @@ the client's own photo ID is ever read back.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -94,7 +93,7 @@ async def replace_photo_id(
 ) -> None:
     """Check the chosen side(s), store them, point the client's photo ID at them, delete
     what they replace. `files` maps a side to the uploaded (filename, bytes)."""
-    images = check_images(files)
+    images = await uploads.off_the_loop(check_images, files)
     async with write_transaction(lock_client=client_id):
         before = await photo_id(client_id)
         new_ids = {
@@ -122,7 +121,7 @@ async def replace_photo_id(
                 new={
                     "name": img.display_name,
                     "size": len(img.data),
-                    "sha256": hashlib.sha256(img.data).hexdigest(),
+                    "sha256": img.sha256,
                 },
             )
 
