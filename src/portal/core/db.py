@@ -113,6 +113,20 @@ async def write_transaction(*, lock_client: int | None = None) -> AsyncIterator[
         yield
 
 
+ID_MAX = 2**31 - 1  # ids are SERIAL: 32-bit on PostgreSQL
+
+
+def parse_id(value: str) -> int | None:
+    """An id typed into a URL or a form: ASCII digits within the ids' range, else None.
+
+    (`"²".isdigit()` is true, and `int("²")` fails: digits are checked as ASCII.)
+    """
+    if not (value.isascii() and value.isdigit()):
+        return None
+    number = int(value)
+    return number if 0 < number <= ID_MAX else None
+
+
 class _Slot:
     """Stands in for a parameter while a prepared query is compiled."""
 

@@ -39,6 +39,7 @@ from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.core import uploads
+from portal.core.db import ID_MAX
 
 KB = 1024
 MB = 1024 * KB
@@ -53,7 +54,6 @@ MAX_FIELDS_OPT = "max_form_fields"
 BUFFER_BYTES = 4 * MB
 
 # The ids are SERIAL columns: 32-bit on PostgreSQL (SQLite's rowids count up the same way).
-ID_MAX = 2**31 - 1
 
 
 def upload_bytes(files: int) -> int:
@@ -87,15 +87,25 @@ UNREADABLE_FORM = (
 )
 
 
+NUL_IN_FORM = (
+    "The form holds a character that cannot be stored (a NUL character). "
+    "Remove it and send the form again."
+)
+
+
 class PortalRequest(HTMXRequest):
     """The app's request class (htmx details included): a form that cannot be decoded is
     the client's mistake (400), not a server error."""
 
     async def form(self) -> FormMultiDict:
         try:
-            return await super().form()
+            form = await super().form()
         except (UnicodeDecodeError, LookupError):
             raise ClientException(UNREADABLE_FORM) from None
+        # PostgreSQL cannot store a NUL character in text, and no one types one.
+        if any(isinstance(v, str) and "\x00" in v for v in form.values()):
+            raise ClientException(NUL_IN_FORM)
+        return form
 
 
 class _Separators:

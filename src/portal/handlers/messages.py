@@ -23,6 +23,7 @@ from litestar.response import Template
 
 from portal.core import uploads
 from portal.core.actor import Actor
+from portal.core.db import parse_id
 from portal.core.errors import Invalid, Refused
 from portal.handlers.base import done, provide_client, render, signed_in
 from portal.handlers.errors import status_of
@@ -94,7 +95,7 @@ class MessagesController(Controller):
     async def new(
         self, request: Request, client: NamedDependency[dict], to: FromQuery[str] = ""
     ) -> Template:
-        draft = {"to": int(to) if to.isdigit() else None, "subject": "", "body": ""}
+        draft = {"to": parse_id(to), "subject": "", "body": ""}
         return await self._compose(request, client, draft)
 
     @post("/", status_code=200, request_max_body_size=upload_bytes(MAX_ATTACHMENTS))
@@ -102,7 +103,7 @@ class MessagesController(Controller):
         self, request: Request, client: NamedDependency[dict], actor: NamedDependency[Actor]
     ) -> Response:
         text, files = await _read_form(request)
-        to = int(text["to"]) if text["to"].isdigit() else None
+        to = parse_id(text["to"])
         try:
             thread_id = await sending.start_thread(
                 client, actor=actor, to=to, subject=text["subject"], body=text["body"], files=files

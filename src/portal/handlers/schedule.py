@@ -21,6 +21,7 @@ from litestar.response import Redirect, Template
 from portal.accounts.clients import display_name
 from portal.core.actor import Actor
 from portal.core.clock import utcnow
+from portal.core.db import parse_id
 from portal.core.errors import DomainError
 from portal.dashboard import widgets as dashboard
 from portal.handlers.base import (
@@ -42,10 +43,6 @@ CHANGED = json.dumps({"appointments-changed": {"target": "body"}})
 CLIENT = {"client": Provide(provide_client)}
 
 
-def _int(value: str) -> int | None:
-    return int(value) if value.isdigit() else None
-
-
 class ScheduleController(Controller):
     path = "/schedule"
     guards = [signed_in]
@@ -57,7 +54,7 @@ class ScheduleController(Controller):
     ) -> Template:  # fmt: skip
         now = utcnow()
         c = await booking.choices(
-            client, _int(provider), _int(service), where, practice=practice, now=now
+            client, parse_id(provider), parse_id(service), where, practice=practice, now=now
         )
         shown = await booking.week(c, week, practice, now)
         query = {"provider": provider, "service": service, "where": where}
@@ -96,7 +93,7 @@ class ScheduleController(Controller):
         start: FromQuery[str] = "",
     ) -> Template:  # fmt: skip
         c = await booking.choices(
-            client, _int(provider), _int(service), where, practice=practice, now=utcnow()
+            client, parse_id(provider), parse_id(service), where, practice=practice, now=utcnow()
         )
         when = booking.parse_start(start)
         if not c.complete or when is None:
@@ -131,7 +128,7 @@ class ScheduleController(Controller):
         )
         now = utcnow()
         c = await booking.choices(
-            client, _int(provider), _int(service), where, practice=practice, now=now
+            client, parse_id(provider), parse_id(service), where, practice=practice, now=now
         )
         when = booking.parse_start(start)
         week = (

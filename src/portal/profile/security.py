@@ -23,7 +23,7 @@ from portal.core import audit
 from portal.core.actor import Actor
 from portal.core.crypto import Cipher
 from portal.core.db import write_transaction
-from portal.core.errors import Invalid
+from portal.core.errors import Conflict, Invalid
 from portal.practice.info import PracticeInfo
 
 REPLAYED = "That code was already used. Wait for the next one."
@@ -102,6 +102,8 @@ async def turn_off_two_factor(
     The practice's rule is refused as `Invalid` on the code field (the page shows it there,
     with the 422 of a form to correct), like a wrong password or code.
     """
+    if not user.two_factor_on:
+        raise Conflict("Two-factor sign-in is already off.")
     if _required(user, actor.practice):
         raise Invalid(
             errors={
@@ -127,6 +129,8 @@ async def new_recovery_codes(
     user: CurrentUser, code: str, cipher: Cipher, actor: Actor
 ) -> list[str]:
     """A fresh set of recovery codes (the old ones stop working), for a current code."""
+    if not user.two_factor_on:
+        raise Conflict("Two-factor sign-in is off, so there are no recovery codes to replace.")
     result = (await rechecks.confirm(user, actor, code=code, cipher=cipher)).code
     if result is not twofactor.Check.ok:
         message = (

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from portal.core import audit, mail
 from portal.core.actor import Actor
-from portal.core.db import write_transaction
+from portal.core.db import parse_id, write_transaction
 from portal.core.errors import Conflict, Invalid
 from portal.practice.info import PracticeInfo, format_address
 from portal.scheduling import slots as scheduling
@@ -60,7 +60,7 @@ class Choices:
 def parse_place(value: str) -> Place | None:
     if value == TELEHEALTH:
         return TELEHEALTH
-    return int(value) if value.isdigit() else None
+    return parse_id(value)
 
 
 def _statuses(provider: dict) -> list[str]:
