@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import ipaddress
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 from litestar.cli.main import litestar_group
@@ -61,6 +63,65 @@ def proxy_options(settings: Settings) -> dict:
     return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted}
 
 
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+def _is_loopback(host: str) -> bool:
+    ip = _ip(host)
+    return host.lower().rstrip(".") == "localhost" or bool(ip and ip.is_loopback)
+
+
+def public_url_warning(
+    public_url: str, host: str | None, port: int | None, *, trusted_proxies: list[str] = ()
+) -> str:
+    """Why `server.public_url` looks wrong for where `portal run` listens ("" when it fits).
+
+    Every link in mails and in the guide PDF is built from it. `host`/`port` None: a UNIX
+    socket or a file descriptor, where only a loopback public URL is certainly wrong.
+    """
+    parts = urlsplit(public_url)
+    pub_host = parts.hostname or ""
+    try:
+        pub_port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        pub_port = None
+    where = f"{host}:{port}" if host is not None else "a socket"
+    fix = (
+        "Links in every mail and in the guide PDF use it: set PORTAL_SERVER_PUBLIC_URL "
+        "(or server.public_url in litestar.toml) to the address people open the portal at."
+    )
+    if host is None:
+        if _is_loopback(pub_host):
+            return f"server.public_url is {public_url}, but the server listens on {where}. {fix}"
+        return ""
+    if _is_loopback(pub_host):
+        if not _is_loopback(host):
+            return (
+                f"server.public_url is {public_url}, but the server listens on {where}: "
+                f"anyone on another machine who follows a link goes to their own computer. {fix}"
+            )
+        if pub_port != port:
+            return (
+                f"server.public_url is {public_url}, but the server listens on {where}: "
+                f"links go to port {pub_port}, where the portal is not. {fix}"
+            )
+        return ""
+    listen_ip, pub_ip = _ip(host), _ip(pub_host)
+    if listen_ip and pub_ip and not listen_ip.is_unspecified and listen_ip != pub_ip:
+        return f"server.public_url is {public_url}, but the server listens on {where}. {fix}"
+    # Reached directly (not behind a proxy on this machine): the port must be the same too.
+    if not _is_loopback(host) and not trusted_proxies and pub_port != port:
+        return (
+            f"server.public_url is {public_url} (port {pub_port}), but the server listens on "
+            f"{where} and no proxy is configured (server.trusted_proxies). {fix}"
+        )
+    return ""
+
+
 @click.command(name="run", help="Serve the portal with uvicorn: one process, or --workers N.")
 @click.option("-H", "--host", default=None, help="Listen on this address (default: server.host).")
 @click.option(
@@ -102,11 +163,21 @@ def run_command(
     # Read it (generating var/secret.key if need be) here, once, before any worker starts,
     # so that all of them read the same file and a bad one stops the start.
     settings.secret()
+    host = host or settings.server.host
+    port = settings.server.port if port is None else port
+    listens = uds is None and fd is None
+    if warning := public_url_warning(
+        settings.server.public_url,
+        host if listens else None,
+        port if listens else None,
+        trusted_proxies=list(settings.server.trusted_proxies),
+    ):
+        click.secho(f"WARNING: {warning}", err=True, fg="yellow", bold=True)
     uvicorn.run(
         APP,
         factory=True,
-        host=host or settings.server.host,
-        port=settings.server.port if port is None else port,
+        host=host,
+        port=port,
         uds=uds,
         fd=fd,
         workers=workers,

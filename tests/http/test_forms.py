@@ -100,7 +100,13 @@ async def test_list_menu_count_and_dashboard_tasks_follow_what_is_open(http):
     assert "You have not submitted any forms yet." in done
     assert 'My Docs & Forms <span class="badge">2<span' in page.text
     dash = Page(await http.get("/"))
-    assert f'<a href="/forms/{intake}">Complete the Intake form</a>' in dash.text
+    tasks = dash.text.split('id="w-tasks"', 1)[1].split("</section>", 1)[0]
+    # A task row: its text, then its action (a link to the form, named for the task).
+    assert "Complete the Intake form" in tasks
+    assert re.search(
+        rf'<a class="button" href="/forms/{intake}">[^<]+<span class="visually-hidden">: Complete the Intake form',
+        tasks,
+    )
     assert "Complete the Consent to treatment form" in dash.text
     assert '<span class="badge">2<span class="visually-hidden"> to complete</span>' in dash.text
 
@@ -348,7 +354,7 @@ async def test_the_pdf_of_a_completed_form(http):
     await post(http, f"/forms/{intake}/submit", {**GOOD, "reason": "Trouble sleeping\nand worry"})
     r = await http.get(f"/forms/{intake}/pdf")
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
-    assert r.headers["content-disposition"] == f'inline; filename="intake-{intake}.pdf"'
+    assert r.headers["content-disposition"] == f'attachment; filename="intake-{intake}.pdf"'
     assert r.headers["cache-control"] == "no-store"
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(r.content)).pages)
     for expected in (
@@ -376,6 +382,87 @@ async def test_a_template_change_does_not_rewrite_a_submitted_response(http, app
     async with signed_in(app, "bob") as bob:
         page = Page(await bob.get(f"/forms/{env['ids']['bob']['intake']}"))
     assert "<h1>Intake (new)</h1>" in page.raw and "fld-signature" not in page.raw
+
+
+SIGNED = {
+    "slug": "treatment-consent",
+    "title": "Consent to treatment",
+    "version": "2026-1",
+    "intro": "I agree to take part in counseling.\n\nLate cancellations may be charged.",
+    "assign": ["alice"],
+    "field": [
+        {"name": "understood", "type": "checkbox", "label": "I have read and understood this consent", "required": True},
+        {"name": "signature", "type": "signature", "label": "Signature", "required": True},
+    ],
+}  # fmt: skip
+
+
+def pdf_text(r) -> str:
+    return " ".join(p.extract_text() for p in PdfReader(io.BytesIO(r.content)).pages)
+
+
+async def test_a_signed_consent_keeps_the_text_that_was_signed(http):
+    await setup(http)
+    await loader.apply(definition.parse({"form": [SIGNED]}))
+    fid = (
+        await FormAssignment.select(FormAssignment.id)
+        .where(FormAssignment.template.slug == "treatment-consent")
+        .first()
+    )["id"]
+    fill = Page(await http.get(f"/forms/{fid}"))
+    shown = re.search(r'name="_shown" value="([0-9a-f]+)"', fill.raw).group(1)
+    r = await post(
+        http,
+        f"/forms/{fid}/submit",
+        {"understood": "yes", "signature": "Alice Tester", "_shown": shown},
+    )
+    assert r.status_code == 303
+    changed = {**SIGNED, "version": "2027-1", "intro": "I waive every right."}
+    await loader.apply(definition.parse({"form": [changed]}))
+    page = Page(await http.get(f"/forms/{fid}"))
+    for expected in (
+        "I agree to take part in counseling.",
+        "Late cancellations may be charged.",
+        "version 2026-1",
+        "I have read and understood this consent",
+        "Signed by Alice Tester",
+    ):
+        assert expected in page.text, (expected, page.text)
+    assert "waive" not in page.text and "2027-1" not in page.text
+    text = pdf_text(await http.get(f"/forms/{fid}/pdf"))
+    for expected in (
+        "I agree to take part in counseling.",
+        "Late cancellations may be charged.",
+        "version 2026-1",
+        "Signed by Alice Tester",
+    ):
+        assert expected in text, (expected, text)
+    assert "waive" not in text and "2027-1" not in text
+    stored = (await row(fid))["submitted_definition"]
+    assert stored["intro"] == SIGNED["intro"] and stored["version"] == "2026-1"
+
+
+async def test_a_consent_changed_while_open_is_not_signed_unread(http):
+    await setup(http)
+    await loader.apply(definition.parse({"form": [SIGNED]}))
+    fid = (
+        await FormAssignment.select(FormAssignment.id)
+        .where(FormAssignment.template.slug == "treatment-consent")
+        .first()
+    )["id"]
+    fill = Page(await http.get(f"/forms/{fid}"))
+    shown = re.search(r'name="_shown" value="([0-9a-f]+)"', fill.raw).group(1)
+    changed = {**SIGNED, "version": "2027-1", "intro": "New terms apply."}
+    await loader.apply(definition.parse({"form": [changed]}))
+    data = {"understood": "yes", "signature": "Alice Tester", "_shown": shown}
+    r = await post(http, f"/forms/{fid}/submit", data)
+    assert r.status_code == 409 and "changed this form while you had it open" in r.text
+    assert "New terms apply." in r.text and 'value="Alice Tester"' in r.raw
+    assert (await row(fid))["status"] == "open"
+    shown = re.search(r'name="_shown" value="([0-9a-f]+)"', r.raw).group(1)
+    r = await post(http, f"/forms/{fid}/submit", {**data, "_shown": shown})
+    assert r.status_code == 303
+    assert (await row(fid))["submitted_definition"]["intro"] == "New terms apply."
 
 
 # --- Who may see what ------------------------------------------------------------------------

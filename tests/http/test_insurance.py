@@ -76,7 +76,11 @@ def card_ids(page: str) -> list[int]:
 async def test_nothing_entered_offers_both_choices_and_a_task(http):
     await setup(http)
     dashboard = text(await http.get("/"))
-    assert '<a href="/insurance">Add your insurance</a>' in dashboard
+    tasks = dashboard.split('id="w-tasks"', 1)[1].split("</section>", 1)[0]
+    assert re.search(
+        r'<a class="button" href="/insurance">[^<]+<span class="visually-hidden">: Add your insurance',
+        tasks,
+    )
     assert 'href="/insurance"' in dashboard and ">My Insurance</a>" in dashboard  # the menu
 
     page = await http.get("/insurance")
@@ -364,7 +368,8 @@ async def test_re_entering_replaces_the_current_policy_and_keeps_the_old_one(htt
     assert old["payer"] == "Blue Harbor Health" and old["card_front"] == first["card_front"]
     assert new["replaced_at"] is None and new["payer"] == "Lighthouse Mutual"
     assert new["card_front"] != old["card_front"]
-    assert new["card_back"] == old["card_back"]  # not chosen again: the same image kept
+    # A new company's policy has only the images given for it, not the old card's back.
+    assert new["card_back"] is None and old["card_back"] == first["card_back"]
     assert (await insurance.current_policy(cid))["id"] == new["id"]
 
     page = text(await http.get("/insurance"))
@@ -387,8 +392,50 @@ async def test_re_entering_replaces_the_current_policy_and_keeps_the_old_one(htt
     assert detail["old"]["payer"] == "Blue Harbor Health"
     assert detail["old"]["member_id"] == "XKW 123-4567"
     assert detail["new"]["payer"] == "Lighthouse Mutual"
-    assert detail["new"]["card_back"] == old["card_back"]
+    assert detail["new"]["card_back"] is None and detail["old"]["card_back"] == old["card_back"]
     assert detail["old_choice"] == "insured"
+    page = text(await http.get("/insurance"))
+    current = page[page.index('id="ins-current-h"') : page.index('id="ins-history-h"')]
+    assert card_ids(current) == [new["card_front"]]
+
+
+async def test_a_new_company_without_new_images_has_no_card_images(http):
+    env = await setup(http)
+    cid = env["client"]["client_id"]
+    files = {
+        "card_front": ("front.png", factories.image("PNG", "red"), "image/png"),
+        "card_back": ("back.png", factories.image("PNG", "green"), "image/png"),
+    }
+    await post_details(http, files=files)
+    data = {**GOOD, "payer": "Lighthouse Mutual", "member_id": "LM-998877"}
+    assert (await post_details(http, data)).status_code == 303
+    old, new = await policies(cid)
+    assert old["card_front"] and old["card_back"]
+    assert (new["card_front"], new["card_back"]) == (None, None)
+    page = text(await http.get("/insurance"))
+    current = page[page.index('id="ins-current-h"') : page.index('id="ins-history-h"')]
+    assert card_ids(current) == []
+    # The old card stays with the old policy, still viewable.
+    assert (await http.get(f"/insurance/cards/{old['card_front']}")).status_code == 200
+
+
+async def test_the_same_card_re_entered_keeps_its_images(http):
+    env = await setup(http)
+    cid = env["client"]["client_id"]
+    files = {
+        "card_front": ("front.png", factories.image("PNG", "red"), "image/png"),
+        "card_back": ("back.png", factories.image("PNG", "green"), "image/png"),
+    }
+    await post_details(http, files=files)
+    # Same payer and member id (written a little differently), a corrected plan and group.
+    data = {**GOOD, "payer": "blue harbor  health", "member_id": "xkw1234567", "plan": "PPO Silver"}
+    new_back = factories.image("PNG", "blue")
+    r = await post_details(http, data, files={"card_back": ("b2.png", new_back, "image/png")})
+    assert r.status_code == 303
+    old, new = await policies(cid)
+    assert new["card_front"] == old["card_front"]  # not chosen again: the same card's image
+    assert new["card_back"] != old["card_back"]
+    assert (await http.get(f"/insurance/cards/{new['card_back']}")).content == new_back
 
 
 async def test_no_longer_insured_keeps_the_policy_as_history(http):

@@ -4,7 +4,7 @@ a superbill, receipts of one's own payments, and documents the practice offers."
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -59,12 +59,52 @@ async def test_superbill_needs_a_date_with_a_service():
     cid = (await factories.client(p, "alice"))["client_id"]
     await factories.ledger(cid, EntryKind.charge, 18000, on=date(2026, 9, 1))
     await factories.ledger(cid, EntryKind.payment, 5000, on=date(2026, 9, 2))
-    bill = await statements.superbill(cid, "2026-09-01")
-    assert bill.day == date(2026, 9, 1) and bill.total == 18000 and len(bill.lines) == 1
-    with pytest.raises(NotFound, match="Choose a date of service."):
-        await statements.superbill(cid, "")
+    day = date(2026, 9, 1)
+    bill = await statements.superbill(cid, day, day)
+    assert (bill.start, bill.end, bill.total, len(bill.lines)) == (day, day, 18000, 1)
+    assert bill.dates == [day] and bill.client["first_name"] == "Alice"
     with pytest.raises(NotFound, match="There was no service on that date."):
-        await statements.superbill(cid, "2026-09-02")
+        await statements.superbill(cid, date(2026, 9, 2), date(2026, 9, 2))
+    with pytest.raises(NotFound, match="There was no service between those dates."):
+        await statements.superbill(cid, date(2026, 9, 2), date(2026, 9, 30))
+
+
+async def test_a_superbill_covers_every_date_of_service_in_its_period():
+    p = await factories.practice()
+    c = await factories.client(
+        p, "alice", date_of_birth=date(1986, 4, 21), address_line1="14 Beacon Street",
+        city="Boston", region="MA", postal_code="02116",
+    )  # fmt: skip
+    cid = c["client_id"]
+    ruiz = await factories.provider(p, "ruiz", display_name="Dr. Ruiz", npi="1234567893")
+    chen = await factories.provider(p, "chen", display_name="J. Chen", credentials="LCSW")
+    therapy = await factories.service(p)
+    for n, (on, prov, codes) in enumerate(
+        [
+            (date(2026, 9, 1), ruiz, "F41.1"),
+            (date(2026, 9, 8), ruiz, "F41.1, F32.1"),
+            (date(2026, 9, 15), chen, ""),
+            (date(2026, 10, 1), ruiz, "F43.23"),  # after the period
+        ]
+    ):
+        when = datetime(on.year, on.month, on.day, 15, tzinfo=UTC)
+        appt = await factories.appointment(
+            cid, prov["provider_id"], therapy, when, diagnosis_codes=codes,
+            location_id=await factories.location(p) if n == 0 else None,
+        )  # fmt: skip
+        await factories.ledger(cid, EntryKind.charge, 15000, on=on, appointment=appt)
+    bill = await statements.superbill(cid, date(2026, 9, 1), date(2026, 9, 30))
+    assert bill.dates == [date(2026, 9, 1), date(2026, 9, 8), date(2026, 9, 15)]
+    assert bill.total == 45000 and [x.cpt for x in bill.lines] == ["90834"] * 3
+    assert bill.diagnoses == ["F41.1", "F32.1"]
+    assert [x.diagnoses for x in bill.lines] == [["F41.1"], ["F41.1", "F32.1"], []]
+    assert [x.place for x in bill.lines] == ["Office", "Telehealth", "Telehealth"]
+    assert bill.providers == [("Dr. Ruiz", "", "1234567893"), ("J. Chen", "LCSW", "")]
+    assert bill.client["date_of_birth"] == date(1986, 4, 21)
+    assert (bill.client["address_line1"], bill.client["postal_code"]) == (
+        "14 Beacon Street",
+        "02116",
+    )
 
 
 async def test_a_receipt_is_of_ones_own_payment_only():

@@ -316,6 +316,27 @@ def test_demo_services_have_cpt_codes_prices_and_durations(demos):
     assert any(s["client_may_schedule"] for s in services)
 
 
+def test_demo_has_what_superbills_need(demos):
+    root = demos.known.root
+    [practice] = query(root, "SELECT npi, tax_id FROM practice")
+    assert re.fullmatch(r"\d{10}", practice["npi"]) and re.fullmatch(
+        r"\d\d-\d{7}", practice["tax_id"]
+    )
+    for c in query(root, "SELECT * FROM client"):
+        assert c["address_line1"] and c["city"] and c["region"] and c["postal_code"], dict(c)
+        assert c["date_of_birth"]
+    charged = query(
+        root,
+        "SELECT a.diagnosis_codes FROM ledger_entry l JOIN appointment a ON a.id = l.appointment"
+        " WHERE l.kind = 'charge'",
+    )
+    assert charged and all(
+        re.fullmatch(r"[A-Z]\d\d(\.\d{1,4})?(, [A-Z]\d\d(\.\d{1,4})?)*", r["diagnosis_codes"])
+        for r in charged
+    ), {r["diagnosis_codes"] for r in charged}
+    assert all(p["npi"] for p in query(root, "SELECT npi FROM provider"))
+
+
 def test_demo_has_two_locations_and_twenty_clients(demos):
     root = demos.known.root
     assert scalar(root, "SELECT count(*) FROM location") == 2
@@ -621,3 +642,90 @@ def test_users_create_provider_gets_a_provider_profile(seeded_copy):
     )
     assert row["display_name"] == "Min Lee"
     assert row["practice"] == scalar(seeded_copy, "SELECT id FROM practice")
+
+
+# --- portal run: server.public_url against where it listens ---------------------------
+
+ANY = "0.0.0.0"  # noqa: S104 - every interface, as an operator passes --host
+
+
+@pytest.mark.parametrize(
+    ("public_url", "host", "port", "proxies", "warns"),
+    [
+        ("http://127.0.0.1:8000", "127.0.0.1", 8000, [], ""),  # `make run`
+        ("http://localhost:8000/", "127.0.0.1", 8000, [], ""),
+        ("http://127.0.0.1:8000", ANY, 8000, [], "their own computer"),
+        ("http://127.0.0.1:8000", "192.168.1.20", 8000, [], "their own computer"),
+        ("http://127.0.0.1:8000", "127.0.0.1", 9000, [], "port 8000, where the portal is not"),
+        ("http://192.168.1.20:8000", ANY, 8000, [], ""),
+        ("http://192.168.1.20:8000", "192.168.1.21", 8000, [], "listens on 192.168.1.21:8000"),
+        ("http://portal.lan", ANY, 8000, [], "port 80"),
+        ("http://portal.lan:8000", ANY, 8000, [], ""),
+        ("https://portal.example.org", "127.0.0.1", 8000, [], ""),  # behind a local proxy
+        ("https://portal.example.org", "10.0.0.5", 8000, ["10.0.0.1"], ""),  # behind a proxy
+        ("http://127.0.0.1:8000", None, None, [], "listens on a socket"),  # --uds / --fd
+        ("https://portal.example.org", None, None, [], ""),
+    ],
+)
+def test_public_url_warning_says_when_links_would_point_elsewhere(
+    public_url, host, port, proxies, warns
+):
+    from portal.cli import public_url_warning
+
+    warning = public_url_warning(public_url, host, port, trusted_proxies=proxies)
+    if warns:
+        assert warns in warning and "PORTAL_SERVER_PUBLIC_URL" in warning, warning
+        assert f"server.public_url is {public_url}" in warning
+    else:
+        assert warning == ""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run_until_listening(root: Path, port: int, **env: str) -> str:
+    """`portal run` on `port` until it accepts a connection; its stderr (the console)."""
+    import socket
+    import time
+
+    proc = subprocess.Popen(
+        [str(PORTAL), "run", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=root,
+        env={**env_for(root), **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError(f"portal run did not start: {proc.communicate(timeout=10)}")
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    return err
+
+
+def test_run_warns_on_the_console_when_public_url_does_not_match(tmp_path):
+    ok(portal(tmp_path, "db", "migrate"))
+    port = _free_port()
+    err = _run_until_listening(tmp_path, port)  # public_url left at http://127.0.0.1:8000
+    assert (
+        f"WARNING: server.public_url is http://127.0.0.1:8000, but the server listens on"
+        f" 127.0.0.1:{port}" in err
+    ), err
+    assert "PORTAL_SERVER_PUBLIC_URL" in err
+    port = _free_port()
+    err = _run_until_listening(tmp_path, port, PORTAL_SERVER_PUBLIC_URL=f"http://127.0.0.1:{port}")
+    assert "WARNING" not in err and "public_url" not in err, err

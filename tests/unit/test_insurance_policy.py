@@ -22,6 +22,24 @@ def test_details_with_a_card_side_chosen_and_one_kept():
     assert cards["front"].display_name == "front.png" and cards["back"] is None
 
 
+@pytest.mark.parametrize(
+    ("payer", "member_id", "same"),
+    [
+        ("Blue Harbor Health", "XKW 123-4567", True),
+        ("  blue harbor   HEALTH ", "xkw1234567", True),  # as typed again, the same card
+        ("Lighthouse Mutual", "XKW 123-4567", False),  # another company
+        ("Blue Harbor Health", "XKW 123-4568", False),  # another member
+    ],
+)
+def test_images_carry_over_only_to_the_same_card(payer, member_id, same):
+    details, _ = policy.check_submission(
+        {**GOOD, "payer": payer, "member_id": member_id}, {}, today=utcnow().date()
+    )
+    old = {"payer": "Blue Harbor Health", "member_id": "XKW 123-4567"}
+    assert policy._same_card(old, details) is same
+    assert policy._same_card(None, details) is False
+
+
 def test_every_problem_at_once_details_and_cards():
     with pytest.raises(Invalid) as caught:
         policy.check_submission(

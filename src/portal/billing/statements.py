@@ -3,7 +3,10 @@ superbills and flexible-spending statements. Read-only; every figure from the le
 
 Which documents a client may open follows the practice's setting
 (`require_document`); the period a client asks for is read and checked by
-`period`, the date of service of a superbill by `superbill`.
+`period`. A superbill covers a period too (one date of service or many): what an
+insurer needs to reimburse the client, from the ledger's charges and their
+appointments (CPT, ICD-10, provider and NPI, place), the practice (NPI, tax id) and
+the client (name, date of birth, address, insurance on file).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from datetime import date, timedelta
 
 from portal.billing.ledger import signed
 from portal.core.errors import Invalid, NotFound
-from portal.tables import Appointment, LedgerEntry, Practice
+from portal.tables import Client, LedgerEntry, Practice
 from portal.tables.ledger import EntryKind
 
 DOCUMENTS = ("receipts", "statements", "superbills", "fsa")
@@ -84,7 +87,14 @@ class Line:
     running: int  # balance after this line
     cpt: str = ""
     provider: str = ""
-    diagnosis: str = ""
+    diagnosis: str = ""  # ICD-10 codes, comma-separated, from the appointment
+    provider_npi: str = ""
+    provider_credentials: str = ""
+    place: str = ""  # "Office" or "Telehealth" when the line is an appointment's
+
+    @property
+    def diagnoses(self) -> list[str]:
+        return [c.strip() for c in self.diagnosis.replace(";", ",").split(",") if c.strip()]
 
     @property
     def is_payment(self) -> bool:
@@ -102,6 +112,9 @@ _COLUMNS = (
     LedgerEntry.appointment.provider.display_name.as_alias("provider"),
     LedgerEntry.appointment.provider.npi.as_alias("provider_npi"),
     LedgerEntry.appointment.diagnosis_codes.as_alias("diagnosis"),
+    LedgerEntry.appointment.provider.credentials.as_alias("provider_credentials"),
+    LedgerEntry.appointment.telehealth.as_alias("telehealth"),
+    LedgerEntry.appointment.id.as_alias("appointment_id"),
 )
 
 
@@ -127,6 +140,11 @@ async def lines(client_id: int) -> list[Line]:
                 cpt=r["cpt"] or "",
                 provider=r["provider"] or "",
                 diagnosis=r["diagnosis"] or "",
+                provider_npi=r["provider_npi"] or "",
+                provider_credentials=r["provider_credentials"] or "",
+                place=""
+                if r["appointment_id"] is None
+                else ("Telehealth" if r["telehealth"] else "Office"),
             )
         )
     return out
@@ -194,25 +212,64 @@ async def receipt(client_id: int, entry_id: int) -> Line:
 
 @dataclass(frozen=True)
 class Superbill:
-    day: date
+    """Every service in `start`..`end`, with who was seen and who treated them."""
+
+    start: date
+    end: date
     lines: list[Line]
-    npis: dict[str, str]
+    client: dict  # first_name, last_name, date_of_birth, address_line1/2, city, region, postal_code
+    policy: dict | None = None  # the insurance on file (payer, member_id, group_number, ...)
 
     @property
     def total(self) -> int:
         return total(self.lines)
 
+    @property
+    def dates(self) -> list[date]:
+        return sorted({x.on for x in self.lines})
 
-async def superbill(client_id: int, on: str) -> Superbill:
-    """The services of one date (YYYY-MM-DD), with the providers' NPIs (NotFound if none)."""
-    try:
-        day = date.fromisoformat(on)
-    except ValueError:
-        raise NotFound("Choose a date of service.") from None
-    services = service_lines(await lines(client_id), day, day)
+    @property
+    def diagnoses(self) -> list[str]:
+        """Every ICD-10 code on the lines, in the order they first appear."""
+        return list(dict.fromkeys(c for x in self.lines for c in x.diagnoses))
+
+    @property
+    def providers(self) -> list[tuple[str, str, str]]:
+        """(name, credentials, NPI) of each rendering provider on the lines."""
+        seen = {
+            (x.provider, x.provider_credentials, x.provider_npi): None
+            for x in self.lines
+            if x.provider
+        }
+        return list(seen)
+
+
+async def superbill(client_id: int, start: date, end: date) -> Superbill:
+    """The services of `start`..`end` (one day when equal); NotFound when there were none."""
+    services = service_lines(await lines(client_id), start, end)
     if not services:
-        raise NotFound("There was no service on that date.")
-    return Superbill(day, services, await provider_npis(client_id))
+        raise NotFound(
+            "There was no service on that date."
+            if start == end
+            else "There was no service between those dates."
+        )
+    from portal.insurance.policy import current_policy
+
+    who = await (
+        Client.select(
+            Client.first_name,
+            Client.last_name,
+            Client.date_of_birth,
+            Client.address_line1,
+            Client.address_line2,
+            Client.city,
+            Client.region,
+            Client.postal_code,
+        )
+        .where(Client.id == client_id)
+        .first()
+    )
+    return Superbill(start, end, services, who or {}, await current_policy(client_id))
 
 
 async def service_dates(client_id: int) -> list[date]:
@@ -223,15 +280,3 @@ async def service_dates(client_id: int) -> list[date]:
         .order_by(LedgerEntry.entry_date, ascending=False)
     )
     return [r["entry_date"] for r in rows]
-
-
-async def provider_npis(client_id: int) -> dict[str, str]:
-    rows = (
-        await Appointment.select(
-            Appointment.provider.display_name.as_alias("name"),
-            Appointment.provider.npi.as_alias("npi"),
-        )
-        .where(Appointment.client == client_id)
-        .distinct()
-    )
-    return {r["name"]: r["npi"] for r in rows}

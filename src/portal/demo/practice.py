@@ -354,6 +354,10 @@ async def seed(password: str | None = None, *, rng_seed: int = 7) -> DemoResult:
                 )
             )
 
+    from portal.demo.billing import seed_demo as seed_billing
+
+    await seed_billing(practice, rng)
+
     from portal.scheduling.availability import load_file
 
     await load_file(DEMO_AVAILABILITY)

@@ -128,6 +128,7 @@ class ShownAnswer:
     text: str  # "" when not answered
     lines: tuple[str, ...] = ()  # multiple choice
     signed_at: datetime | None = None
+    help: str = ""  # the field's help text as the client saw it (kept with the response)
 
 
 def shown(a: Assignment) -> list[ShownAnswer]:
@@ -154,5 +155,5 @@ def shown(a: Assignment) -> list[ShownAnswer]:
                 signed_at = datetime.fromisoformat(v["signed_at"])
         else:
             text = str(v or "")
-        out.append(ShownAnswer(f.label, f.type, text, lines, signed_at))
+        out.append(ShownAnswer(f.label, f.type, text, lines, signed_at, f.help))
     return out

@@ -12,6 +12,7 @@ Templates and who is assigned them come from `portal.forms.loader`.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +39,14 @@ OPEN_COUNT = (
 NO_SUCH_FORM = "There is no such form."
 NOT_SUBMITTED = "This form has not been submitted yet."
 ALREADY = "This form was already submitted, so nothing was changed. Here is the response on file."
+TEXT_CHANGED = (
+    "The practice changed this form while you had it open, so it was not submitted. "
+    "Please read it again as it is now; your answers are kept."
+)
+
+
+class TextChanged(Conflict):
+    """The form's text is not the one the client was shown (the template changed meanwhile)."""
 
 
 # --- A client's forms ----------------------------------------------------------------------------
@@ -60,6 +69,21 @@ class Assignment:
     @property
     def is_open(self) -> bool:
         return self.status == OPEN
+
+    def snapshot(self) -> dict:
+        """The form's words as the client reads them: kept with the response when submitted."""
+        return {
+            "title": self.title,
+            "version": self.version,
+            "intro": self.intro,
+            "fields": [f.to_json() for f in self.fields],
+        }
+
+    @property
+    def text_digest(self) -> str:
+        """A fingerprint of `snapshot()`: the fill-in form carries it, the submit compares it."""
+        raw = json.dumps(self.snapshot(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
 _COLUMNS = (
@@ -218,24 +242,25 @@ async def save_draft(
 
 async def submit(
     client_id: int, a: Assignment, values: dict[str, Any], *, actor: Actor,
-    now: datetime | None = None,
+    now: datetime | None = None, shown: str = "",
 ) -> Assignment:  # fmt: skip
     """Lock the response (every required answer given); returns it as now on file.
 
-    One conditional UPDATE: of two submits, however close, one changes the row and the
-    other changes nothing (Conflict). Invalid: an answer is missing or wrong.
+    The form's text (title, version, intro, every label and help) is kept with the
+    answers, so what was signed reads the same after the template changes. `shown` is
+    the `text_digest` of the form the client read: TextChanged when the template changed
+    since (nothing written). One conditional UPDATE: of two submits, however close, one
+    changes the row and the other changes nothing (Conflict). Invalid: an answer is
+    missing or wrong.
     """
+    if a.is_open and shown and shown != a.text_digest:
+        raise TextChanged(TEXT_CHANGED)
     answers = _checked(a, values, final=True)
     now = now or utcnow()
     for f in a.fields:
         if f.type == "signature" and answers.get(f.name):
             answers[f.name] = {"name": answers[f.name], "signed_at": now.isoformat()}
-    snapshot = {
-        "title": a.title,
-        "version": a.version,
-        "intro": a.intro,
-        "fields": [f.to_json() for f in a.fields],
-    }
+    snapshot = a.snapshot()
     async with write_transaction():
         changed = (
             await FormAssignment.update(

@@ -1,7 +1,9 @@
 """My Account (/account), read-only: the ledger, receipts, statements, superbills, FSA statements.
 
-Each document is an HTML page that prints well and the same template rendered
-to PDF (`.../pdf`). Which documents clients see follows the practice's setting.
+Each document is an HTML page that prints well (the "view", shown in the browser) and
+the same template rendered to PDF at `.../pdf`, which only the "Download as PDF" links
+reach: it is sent as an attachment, saved rather than opened. Which documents clients
+see follows the practice's setting.
 """
 
 from __future__ import annotations
@@ -33,14 +35,15 @@ def _today(practice: PracticeInfo) -> date:
 async def _document(
     request: Request, page: str, context: dict, *, filename: str, problem: Invalid | None = None
 ) -> Template | Response:
-    """The document as a page, or as a PDF at its /pdf address (a page while the dates are wrong)."""
+    """The document as a page, or as a PDF download at its /pdf address (a page while the
+    dates are wrong)."""
     if _pdf(request) and problem is None:
         return await pdf_response(
             request,
             "pages/billing/document_pdf.html",
             {**context, "body": page},
             filename,
-            inline=True,
+            inline=False,
         )
     return await render(
         request,
@@ -128,21 +131,22 @@ class AccountController(Controller):
         client: NamedDependency[dict],
         practice: NamedDependency[PracticeInfo],
         on: FromQuery[str] = "",
+        start: FromQuery[str] = "",
+        end: FromQuery[str] = "",
     ) -> Template | Response:
-        context = await self._context("superbills", client, practice)
-        bill = await statements.superbill(client["id"], on)
-        context.update(
-            p=await statements.letterhead(practice.id),
-            day=bill.day,
-            lines=bill.lines,
-            npis=bill.npis,
-            total=bill.total,
-        )
+        """The services of a period (`start`, `end`), or of one date of service (`on`)."""
+        context = await self._context("superbills", client, practice, today=_today(practice))
+        span = statements.period(on or start, on or end, today=context["today"])
+        if span.problem:
+            raise span.problem
+        bill = await statements.superbill(client["id"], span.start, span.end)
+        context.update(p=await statements.letterhead(practice.id), bill=bill)
+        dates = f"{bill.start}" if bill.start == bill.end else f"{bill.start}-{bill.end}"
         return await _document(
             request,
             "partials/billing/superbill.html",
             context,
-            filename=f"superbill-{bill.day}.pdf",
+            filename=f"superbill-{dates}.pdf",
         )
 
     @get(["/fsa", "/fsa/pdf"])

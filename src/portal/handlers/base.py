@@ -129,17 +129,33 @@ async def done(
     return Redirect(redirect_to, status_code=303)
 
 
+def wants_download(request: Request) -> bool:
+    """A "Download" link asks for the file to be saved: `?download=1` on a document's URL."""
+    return request.query_params.get("download", "") in ("1", "true", "yes")
+
+
+def content_disposition(filename: str, *, inline: bool) -> str:
+    """`inline` (shown in the browser) or `attachment` (saved), with a plain ASCII file name."""
+    safe = "".join(
+        ch if ch.isascii() and (ch.isalnum() or ch in "-_. ") else "-" for ch in filename
+    )
+    return f'{"inline" if inline else "attachment"}; filename="{safe.strip() or "document.pdf"}"'
+
+
 async def pdf_response(
     request: Request, template: str, context: Mapping[str, Any], filename: str, *, inline: bool
 ) -> Response:
-    """A PDF rendered from `template`, shown in the browser (`inline`) or saved, never cached."""
+    """A PDF rendered from `template`, shown in the browser (`inline`) or saved, never cached.
+
+    `?download=1` on the request always saves it (the "Download" link next to a "View" one).
+    """
     html = request.app.template_engine.get_template(template).render(**context)
-    disposition = "inline" if inline else "attachment"
+    disposition = content_disposition(filename, inline=inline and not wants_download(request))
     return Response(
         await pdf.render(html),
         media_type="application/pdf",
         headers={
-            "content-disposition": f'{disposition}; filename="{filename}"',
+            "content-disposition": disposition,
             "cache-control": "no-store",
         },
     )

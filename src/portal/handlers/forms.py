@@ -58,6 +58,8 @@ async def _refused(
     response on file once it was submitted (Conflict: maybe a moment ago, by a second tab)."""
     if isinstance(exc, Invalid):
         context = _context(a, values=values, errors=exc.errors)
+    elif isinstance(exc, assignments.TextChanged):  # the form as it is now, the answers kept
+        context = _context(a, values=values, error=exc.message)
     else:
         context = _context(await assignments.one(client["id"], a.id), error=exc.message)
     return await _view(request, context, status_code=status_of(exc))
@@ -104,9 +106,11 @@ class FormsController(Controller):
         actor: NamedDependency[Actor],
     ) -> Response:  # fmt: skip
         a = await assignments.one(client["id"], assignment_id)
-        values = answers.read_answers(a.fields, await request.form())
+        form = await request.form()
+        values = answers.read_answers(a.fields, form)
+        shown = str(form.get("_shown", ""))[:64]  # the text_digest of the form the client read
         try:
-            a = await assignments.submit(client["id"], a, values, actor=actor)
+            a = await assignments.submit(client["id"], a, values, actor=actor, shown=shown)
         except (Invalid, Conflict) as exc:
             return await _refused(request, client, a, values, exc)
 
@@ -134,6 +138,7 @@ class FormsController(Controller):
             "printed_at": utcnow(),
         }
         filename = f"{a.slug}-{a.id}.pdf"
+        # Reached from "Download PDF" links (the response's view is its page): saved, not opened.
         return await pdf_response(
-            request, "pages/forms/response_pdf.html", context, filename, inline=True
+            request, "pages/forms/response_pdf.html", context, filename, inline=False
         )

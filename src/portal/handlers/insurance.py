@@ -87,7 +87,7 @@ class InsuranceController(Controller):
             upload = form.get(f"card_{side}")
             if isinstance(upload, UploadFile) and (upload.filename or "").strip():
                 files[side] = (await upload.read(), upload.filename)
-            # no file chosen: keep the current image, if any
+            # no file chosen: the current image, if the card is the same (policy.save decides)
         today = utcnow().astimezone(practice.time_zone).date()
         try:
             details, cards = await uploads.off_the_loop(

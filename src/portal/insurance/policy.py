@@ -8,7 +8,9 @@ staff read as the client's Primary Insurance: `current_policy(client_id)`
 works for any client id; callers decide who may see it.
 
 Card images are stored through `portal.core.uploads` (images only, judged by their
-bytes) and may be fetched only through a policy of the same client.
+bytes) and may be fetched only through a policy of the same client. A side left
+empty keeps its image only when the details are still the same card (the same
+payer and member id): a new policy has only the images given for it.
 """
 
 from __future__ import annotations
@@ -275,6 +277,18 @@ def _summary(row: Mapping | None) -> dict | None:
     }
 
 
+def _same_card(old: Mapping | None, details: Details) -> bool:
+    """Whether `details` are the card `old` was entered from: its payer and member id
+    (case, spaces and dashes aside). Only then do its images carry over."""
+    if not old:
+        return False
+
+    def key(payer: str, member_id: str) -> tuple[str, str]:
+        return " ".join(payer.split()).casefold(), re.sub(r"[\W_]", "", member_id).casefold()
+
+    return key(old["payer"], old["member_id"]) == key(details.payer, details.member_id)
+
+
 async def save(
     client_id: int,
     details: Details,
@@ -286,20 +300,22 @@ async def save(
     """Make `details` the current policy; the one it replaces becomes history.
 
     `cards` maps "front"/"back" to a checked new image, or None to keep the
-    current policy's image of that side (none when there is no current policy).
+    current policy's image of that side when it is the same card (`_same_card`);
+    a new company or member id starts with no image for a side not given.
     """
     async with write_transaction(lock_client=client_id):
         old = await current_policy(client_id)
         choice = (
             await Client.select(Client.insurance_choice).where(Client.id == client_id).first()
         )["insurance_choice"]
+        keep = _same_card(old, details)
         card_ids: dict[str, int | None] = {}
         for side in CARD_SIDES:
             new = cards.get(side)
             if new is not None:
                 card_ids[side] = await uploads.store(new, uploaded_by=actor.user_id)
             else:
-                card_ids[side] = old[f"card_{side}"] if old else None
+                card_ids[side] = old[f"card_{side}"] if keep else None
         if old:
             await InsurancePolicy.update({InsurancePolicy.replaced_at: now}).where(
                 InsurancePolicy.id == old["id"]

@@ -36,6 +36,12 @@ class Client(Table):
     gender = Varchar(length=50, default="")
     marital_status = Varchar(length=50, default="")
     employment = Varchar(length=100, default="")
+    # The postal address, printed on superbills (staff keep it, like the demographics).
+    address_line1 = Varchar(length=200, default="")
+    address_line2 = Varchar(length=200, default="")
+    city = Varchar(length=100, default="")
+    region = Varchar(length=100, default="")
+    postal_code = Varchar(length=20, default="")
     status = Varchar(length=10, choices=ClientStatus, default=ClientStatus.new)
     created_at = Timestamptz()
     # My Insurance: "" (not answered yet), "none" (self or private pay) or "insured".
