@@ -4,7 +4,9 @@
 
 Seeds the demo practice into a throwaway SQLite database, signs in as the demo
 client through the real app (in-process ASGI, no server), and reports raw,
-gzip and Brotli sizes. A phone's first round trip carries about 14 KB (ten TCP
+gzip and Brotli sizes. The icon sprite (`static/icons.svg`, referenced as
+`<use href="/static/icons.<hash>.svg#name">`) is counted once, like any other
+static file, with the icons the dashboard uses. A phone's first round trip carries about 14 KB (ten TCP
 segments), so that is the budget the dashboard's compressed HTML is held to.
 """
 
@@ -88,8 +90,15 @@ async def main() -> None:
         with count_queries(app.state.engine) as seen:
             await http.get("/")
         queries["whole dashboard"] = len(seen)
-        for url in sorted(set(re.findall(r'(?:href|src)="(/static/[^"]+)"', dashboard.text))):
+        # A fragment (`icons.<hash>.svg#mail`) names a symbol in a file fetched once.
+        for url in sorted(set(re.findall(r'(?:href|src)="(/static/[^"#]+)', dashboard.text))):
             rows.append((url, *await wire_sizes(http, url)))
+        used_icons = sorted(
+            set(re.findall(r'<use href="/static/icons\.[0-9a-f]+\.svg#([\w-]+)"', dashboard.text))
+        )
+        sprite_symbols = []
+        for url in (r[0] for r in rows if r[0].startswith("/static/icons.")):
+            sprite_symbols = re.findall(r'<symbol id="([\w-]+)"', (await http.get(url)).text)
 
     print(f"{'what':<44} {'raw':>8} {'gzip':>8} {'brotli':>8}")
     for name, raw, gz, br in rows:
@@ -101,6 +110,13 @@ async def main() -> None:
         name for name, _raw, gz, _br in rows if name.startswith("widget") and gz > WIDGET_BUDGET
     ]
     print(f"widgets over the {WIDGET_BUDGET:,} B gzip budget: {', '.join(over) or 'none'}")
+    sprite = next((r for r in rows if r[0].startswith("/static/icons.")), None)
+    if sprite is not None:
+        print(
+            f"icon sprite {sprite[0]}: {sprite[1]:,} B raw, {sprite[2]:,} B gzip, "
+            f"{sprite[3]:,} B Brotli (cached a year); {len(sprite_symbols)} symbols, "
+            f"{len(used_icons)} on the dashboard: {', '.join(used_icons)}"
+        )
     print("\nqueries per request (session, client and practice lookups included):")
     for name, n in queries.items():
         print(f"  {name:<20} {n}")

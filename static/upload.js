@@ -79,6 +79,9 @@
     if (!fresh) return;
     if (window.htmx && window.htmx.process) window.htmx.process(fresh);
     focusFirst(fresh);
+    // The page's live region (portal.js) says what happened, as after an htmx swap.
+    var message = fresh.querySelector("[role=alert], [role=status]");
+    if (message && window.portal && window.portal.announce) window.portal.announce(message.textContent);
   }
 
   function sameSite(url) { return url.charAt(0) === "/" && url.charAt(1) !== "/" && url.charAt(1) !== "\\"; }

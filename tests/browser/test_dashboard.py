@@ -8,10 +8,12 @@ the server redirects (303) and the whole dashboard renders again.
 
 from __future__ import annotations
 
+import asyncio
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Locator, Page, Route, expect
 
 from portal.core.clock import utcnow
 from portal.tables.ledger import EntryKind
@@ -190,8 +192,10 @@ async def test_cancel_without_javascript_posts_and_redirects_to_the_dashboard(
     response = await navigation.value
     assert response is not None and response.status == 200
     assert response.request.method == "GET"
-    assert posts == [(f"{live_server.base_url}/appointments/{first['id']}/cancel", 303, "/")]
-    await expect(page).to_have_url(f"{live_server.base_url}/")
+    done = f"/?done=cancelled-{first['id']}"  # a key, never free text, for the message
+    assert posts == [(f"{live_server.base_url}/appointments/{first['id']}/cancel", 303, done)]
+    await expect(page).to_have_url(f"{live_server.base_url}{done}")
+    await expect(page.locator("main > [role=status]")).to_have_text(f"Cancelled: {first['when']}.")
 
     await expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, Alice")
     await expect(visit_items(page)).to_have_count(1)
@@ -215,7 +219,10 @@ async def test_not_now_hides_the_two_factor_prompt(any_page: Page, live_server: 
         loads_before = len(watch_of(page).loads)
         await page.get_by_role("button", name="Not now").click()
         await expect(prompt).to_have_count(0)
-        await expect(page.locator("#w-two-factor")).to_be_hidden()
+        # In its place, what happened (focused and announced: tests/browser/test_keyboard.py).
+        await expect(page.locator("#w-two-factor").get_by_role("status")).to_contain_text(
+            "We won't ask again for 30 days."
+        )
         for selector in ("#w-balance", "#w-tasks", "#w-appointments", "main h1"):
             assert await marked(page, selector), f"{selector} was re-rendered"
         await assert_same_document(page, live_server, loads_before)
@@ -265,7 +272,38 @@ async def test_cancel_by_keyboard(any_page: Page, live_server: LiveServer):
     else:
         async with page.expect_navigation(wait_until="load"):
             await page.keyboard.press("Enter")
-        await expect(page).to_have_url(f"{live_server.base_url}/")
+        await expect(page).to_have_url(f"{live_server.base_url}/?done=cancelled-{first['id']}")
+        await expect(page.get_by_role("status")).to_have_text(f"Cancelled: {first['when']}.")
     await expect(visit_items(page)).to_have_count(1)
     await expect(page.locator(f"#appointment-{second['id']}")).to_be_visible()
+    await check_a11y(page)
+
+
+async def test_a_slow_confirm_shows_it_is_busy_and_cannot_be_sent_twice(
+    page: Page, live_server: LiveServer
+):
+    env = await alice_with_two_visits()
+    first = env["visits"][0]
+    await open_dashboard(page, live_server)
+    held, posts = asyncio.Event(), []
+
+    async def slow(route: Route) -> None:
+        posts.append(route.request.url)
+        await held.wait()
+        await route.continue_()
+
+    await page.route("**/appointments/*/confirm", slow)
+    row = page.locator(f"#task-confirm-{first['id']}")
+    button = row.get_by_role("button", name=f"Confirm {first['when']}")
+    await button.click()
+    # In flight: htmx marks the form (the spinner's CSS hangs on it) and disables the button.
+    await expect(row.locator("form")).to_have_class(re.compile(r"\bhtmx-request\b"))
+    await expect(button).to_be_disabled()
+    await button.click(force=True)  # a second press does nothing
+    held.set()
+    await expect(page.locator("#w-appointments").get_by_role("status")).to_have_text(
+        f"Confirmed: {first['when']}."
+    )
+    assert len(posts) == 1, posts
+    await page.unroute("**/appointments/*/confirm")
     await check_a11y(page)

@@ -169,7 +169,7 @@ async def test_without_javascript_actions_redirect_to_the_dashboard(http):
     r = await http.post(
         f"/appointments/{appt}/cancel", data={"_csrf_token": token, "reason": "Travelling"}
     )
-    assert r.status_code == 303 and r.headers["location"] == "/"
+    assert r.status_code == 303 and r.headers["location"] == f"/?done=cancelled-{appt}"
     row = (
         await Appointment.select(Appointment.status, Appointment.cancel_reason)
         .where(Appointment.id == appt)
@@ -414,8 +414,8 @@ async def test_a_client_with_many_visits_sees_the_next_five_and_a_link_to_them_a
     assert [i for i in ids if f'id="appointment-{i}"' in shown] == ids[:5]
     assert '<a href="/appointments/print">See all your upcoming appointments</a>' in shown
     tasks = widget_html(page, "tasks")
-    # Every "confirm" task leads to a visit on this page, so only the five shown have one.
-    assert [i for i in ids if f"#appointment-{i}" in tasks] == ids[:5]
+    # Every "confirm" task confirms a visit on this page, so only the five shown have one.
+    assert [i for i in ids if f'action="/appointments/{i}/confirm"' in tasks] == ids[:5]
     listing = (await http.get("/appointments/print")).text
     assert listing.count("<tr>") == 1 + len(ids)  # the heading row, then every visit
     assert "See all your upcoming" not in listing
@@ -424,3 +424,81 @@ async def test_a_client_with_many_visits_sees_the_next_five_and_a_link_to_them_a
     assert swapped.status_code == 200
     assert [i for i in ids if f'id="appointment-{i}"' in swapped.text] == ids[:5]
     assert "See all your upcoming appointments" in swapped.text
+
+
+async def test_phone_order_in_the_dom_tasks_balance_prompt_then_appointments(http):
+    env = await setup_client(http)
+    await book(env, utcnow() + timedelta(days=3), location_id=env["location"])
+    page = (await http.get("/")).text
+    where = [page.index(f'id="w-{w}"') for w in ("tasks", "balance", "two-factor", "appointments")]
+    assert where == sorted(where), where
+    assert page.index('id="w-tasks"') > page.index("<h1>")
+
+
+async def test_task_rows_carry_their_actions(http):
+    env = await setup_client(http)
+    appt = await book(env, utcnow() + timedelta(days=3), location_id=env["location"])
+    await factories.ledger(env["client"]["client_id"], EntryKind.charge, 15000)
+    tasks = widget_html((await http.get("/")).text, "tasks")
+    rows = dict(re.findall(r'<li id="task-([^"]+)">(.*?)</li>', tasks, re.S))
+    assert set(rows) == {f"confirm-{appt}", "balance", "insurance", "two-factor"}, rows
+    # Confirm: a real form (no JS) that htmx posts, right in the row; busy while in flight.
+    confirm = rows[f"confirm-{appt}"]
+    assert f'<form method="post" action="/appointments/{appt}/confirm"' in confirm
+    assert f'hx-post="/appointments/{appt}/confirm"' in confirm
+    assert 'hx-target="#w-appointments"' in confirm and 'hx-disable="find button"' in confirm
+    assert 'name="_csrf_token"' in confirm
+    assert re.search(r'<button type="submit" class="primary">Confirm<span', confirm)
+    # Pay and the others: one link each, shaped as a button.
+    assert (
+        '<a class="button" href="/pay">Pay<span class="visually-hidden">: You have a balance'
+        in (rows["balance"])
+    )
+    assert '<a class="button" href="/profile/two-factor">Turn on<span' in rows["two-factor"]
+    assert '<a class="button" href="/insurance">Add<span' in rows["insurance"]
+    assert "<a href=" not in tasks  # no column of underlined links
+    # The row's action works without JavaScript: post it as a form, land on the message.
+    token = await csrf_token(http, "/")
+    r = await http.post(f"/appointments/{appt}/confirm", data={"_csrf_token": token})
+    assert r.status_code == 303 and r.headers["location"] == f"/?done=confirmed-{appt}"
+
+
+async def test_without_javascript_confirm_and_cancel_say_what_they_did(http):
+    env = await setup_client(http)
+    start = datetime(2027, 3, 2, 15, 0, tzinfo=UTC)  # 10:00 AM in New York
+    appt = await book(env, start, location_id=env["location"])
+    token = await csrf_token(http, "/")
+    r = await http.post(f"/appointments/{appt}/confirm", data={"_csrf_token": token})
+    page = (await http.get(r.headers["location"])).text
+    notice = '<p class="notice" role="status" tabindex="-1">Confirmed: Tue 2 Mar at 10:00 AM.</p>'
+    assert notice in page
+    # Right under the heading, before the widgets (on a phone: at the top, not at the end).
+    assert page.index("<h1>") < page.index(notice) < page.index('id="w-tasks"')
+    r = await http.post(f"/appointments/{appt}/cancel", data={"_csrf_token": token})
+    assert r.headers["location"] == f"/?done=cancelled-{appt}"
+    page = (await http.get(r.headers["location"])).text
+    assert "Cancelled: Tue 2 Mar at 10:00 AM." in page and "Confirmed:" not in page
+    # A key that does not match what happened, a foreign id, or free text: no message.
+    other = await factories.client(env["practice"], "bob")
+    theirs = await factories.appointment(
+        other["client_id"], env["provider"]["provider_id"], env["service"], start
+    )
+    for done in (
+        f"confirmed-{appt}",
+        f"cancelled-{theirs}",
+        "cancelled-99999",
+        "Hacked!",
+        "x" * 500,
+    ):
+        page = (await http.get("/", params={"done": done})).text
+        assert 'class="notice"' not in page, done
+        assert "Hacked" not in page
+
+
+async def test_not_now_answers_with_a_message_to_focus(http):
+    await setup_client(http)
+    r = await htmx_post(http, "/dashboard/two-factor-prompt/dismiss")
+    assert r.status_code == 200
+    assert '<div id="w-two-factor"><p class="notice" role="status" tabindex="-1">' in r.text
+    # On the next load nothing shows.
+    assert '<div id="w-two-factor" hidden></div>' in (await http.get("/")).text

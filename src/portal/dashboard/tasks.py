@@ -25,9 +25,33 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Task:
+    """One row of the tasks widget: its text and the one action that does it.
+
+    `post`, when set, is a URL the row's button posts to (a form, hx-post with JS);
+    otherwise the action is a link to `href`. `action` is the button's or link's
+    label; sources that leave it empty get their kind's label from `ACTIONS`.
+    `detail` (or else the text) follows the label, visually hidden, so that each
+    row's action has a name of its own ("Confirm Tue 3 Dec at 2:00 PM")."""
+
     key: str
     text: str
     href: str
+    action: str = ""
+    post: str = ""
+    detail: str = ""  # what the action's name adds for screen readers; the text if empty
+
+    @property
+    def label(self) -> str:
+        return self.action or ACTIONS.get(self.key.split("-", 1)[0], "Open")
+
+    @property
+    def link(self) -> str:
+        return LINKS.get(self.key, self.href)
+
+
+# Labels (and links) for the sources that do not name their action themselves.
+ACTIONS = {"balance": "Pay", "form": "Open", "insurance": "Add", "two": "Turn on"}
+LINKS = {"balance": "/pay"}
 
 
 @dataclass(frozen=True)

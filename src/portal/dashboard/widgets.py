@@ -11,16 +11,19 @@ plus two, and one widget at most the session query plus two.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from portal.accounts.auth import CurrentUser
 from portal.billing import ledger
+from portal.core.errors import DomainError
 from portal.dashboard.tasks import TaskContext, tasks_for
 from portal.forms.assignments import OPEN_FORMS
 from portal.practice.info import PracticeInfo
 from portal.scheduling import appointments
 from portal.tables import LedgerEntry, User
+from portal.tables.scheduling import AppointmentStatus
 
 WIDGETS = ("tasks", "two-factor", "appointments", "balance")
 PROMPT_SNOOZE = timedelta(days=30)
@@ -111,6 +114,34 @@ async def load_all(
     for widget in WIDGETS:
         context |= await _widget(widget, facts)
     return context
+
+
+DONE = re.compile(r"(confirmed|cancelled)-([1-9][0-9]{0,17})")
+
+
+async def done_notice(
+    done: str, *, client: dict, visits: list[appointments.Visit], practice: PracticeInfo,
+    now: datetime,
+) -> str:  # fmt: skip
+    """What a finished confirm or cancel says after its no-JS redirect (`/?done=confirmed-7`):
+    the same words as the htmx notice. A key that names no appointment of this client says
+    nothing. A confirmed visit is among the ones already read; a cancelled one costs a query."""
+    m = DONE.fullmatch(done or "")
+    if not m:
+        return ""
+    what, appointment_id = m.group(1), int(m.group(2))
+    visit = next((v for v in visits if v.id == appointment_id), None)
+    if visit is None:
+        try:
+            visit = await appointments.one(client["id"], appointment_id, now, practice)
+        except DomainError:
+            return ""
+    if not (
+        visit.confirmed if what == "confirmed" else visit.status == AppointmentStatus.cancelled
+    ):
+        return ""  # the key does not say what happened to it
+    when = visit.starts_at.astimezone(practice.time_zone).strftime("%a %-d %b at %-I:%M %p")
+    return f"{what.capitalize()}: {when}."
 
 
 async def snooze_two_factor_prompt(user_id: int, now: datetime) -> None:

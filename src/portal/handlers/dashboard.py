@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal.accounts.clients import display_name
@@ -21,18 +21,21 @@ class DashboardController(Controller):
 
     @get("/")
     async def dashboard(
-        self, request: Request, practice: NamedDependency[PracticeInfo]
+        self, request: Request, practice: NamedDependency[PracticeInfo], done: FromQuery[str] = ""
     ) -> Template | Redirect:
         if request.user.is_staff:
             return Redirect("/staff", status_code=303)
         client = await provide_client(request)
+        now = utcnow()
         context = await dashboard.load_all(
-            client=client, user=request.user, practice=practice, now=utcnow()
+            client=client, user=request.user, practice=practice, now=now
         )
+        notice = await dashboard.done_notice(
+            done[:40], client=client, visits=context["visits"], practice=practice, now=now
+        )
+        page = {"client": client, "name": display_name(client), "practice": practice}
         return await render(
-            request,
-            "pages/dashboard/index.html",
-            {"client": client, "name": display_name(client), "practice": practice, **context},
+            request, "pages/dashboard/index.html", {**page, **context, "done_notice": notice}
         )
 
     @get("/dashboard/widgets/{name:str}", dependencies={"client": Provide(provide_client)})
@@ -64,6 +67,7 @@ class DashboardController(Controller):
         await dashboard.snooze_two_factor_prompt(request.user.id, utcnow())
         if is_fragment_request(request):
             return Template(
-                template_name="partials/dashboard/two_factor.html", context={"show_prompt": False}
+                template_name="partials/dashboard/two_factor.html",
+                context={"show_prompt": False, "dismissed": True},
             )
         return Redirect("/", status_code=303)

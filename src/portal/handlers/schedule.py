@@ -163,7 +163,7 @@ class AppointmentController(Controller):
 
     async def _respond(
         self, request: Request, client: dict, practice: PracticeInfo, *, notice: str = "", error: str = "",
-        status_code: int = 200, changed: bool = True,
+        status_code: int = 200, changed: bool = True, done_key: str = "",
     ) -> Template | Redirect:  # fmt: skip
         now = utcnow()
         if is_fragment_request(request):
@@ -179,8 +179,8 @@ class AppointmentController(Controller):
                 status_code=status_code,
                 headers={"HX-Trigger": CHANGED} if changed else {},
             )
-        if not error:
-            return Redirect("/", status_code=303)
+        if not error:  # the dashboard says what was done (`done_notice`), by key: no text in URLs
+            return Redirect(f"/?done={done_key}" if done_key else "/", status_code=303)
         # Without JavaScript: the whole dashboard, the message in the appointments widget.
         context = await dashboard.load_all(
             client=client, user=request.user, practice=practice, now=now
@@ -208,7 +208,10 @@ class AppointmentController(Controller):
                 changed=False,
             )  # fmt: skip
         when = visit.starts_at.astimezone(practice.time_zone).strftime("%a %-d %b at %-I:%M %p")
-        return await self._respond(request, client, practice, notice=f"{done}: {when}.")
+        return await self._respond(
+            request, client, practice, notice=f"{done}: {when}.",
+            done_key=f"{done.lower()}-{appointment_id}",
+        )  # fmt: skip
 
     @post("/{appointment_id:int}/confirm", status_code=200)
     async def confirm(

@@ -301,16 +301,21 @@ async def one(client_id: int, appointment_id: int, now: datetime, practice: Prac
 
 
 async def awaiting_confirmation(ctx: TaskContext) -> list[Task]:
-    """A task for each visit on the dashboard the client may confirm (each task's link
-    leads to its visit in the appointments widget)."""
+    """A task for each visit on the dashboard the client may confirm: its row's button
+    confirms it (the same POST as the appointments widget's Confirm)."""
     tz = ctx.practice.time_zone
-    return [
-        Task(
-            key=f"confirm-{v.id}",
-            text="Confirm your appointment on "
-            + v.starts_at.astimezone(tz).strftime("%a %-d %b at %-I:%M %p"),
-            href=f"/#appointment-{v.id}",
-        )
-        for v in ctx.upcoming[:ON_DASHBOARD]
-        if v.may_confirm and v.starts_at > ctx.now
-    ]
+    tasks = []
+    for v in ctx.upcoming[:ON_DASHBOARD]:
+        if v.may_confirm and v.starts_at > ctx.now:
+            when = v.starts_at.astimezone(tz).strftime("%a %-d %b at %-I:%M %p")
+            tasks.append(
+                Task(
+                    key=f"confirm-{v.id}",
+                    text=f"Confirm your appointment on {when}",
+                    href=f"/#appointment-{v.id}",
+                    action="Confirm",
+                    post=f"/appointments/{v.id}/confirm",
+                    detail=when,
+                )
+            )
+    return tasks
