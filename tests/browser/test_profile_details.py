@@ -1,8 +1,10 @@
 """My Profile's details in a real browser.
 
-With JavaScript, editing a phone number and adding a contact swap only their own
-section of the profile page (no page load). Without JavaScript the same forms post,
-the server redirects (303) and the whole profile page renders with the change.
+With JavaScript, the profile's menu loads each section into the page (htmx, the
+address pushed, Back works), and editing a phone number and adding a contact swap only
+their own section (no page load). Without JavaScript the menu links are pages, the
+same forms post, the server redirects (303) and the section's page renders with the
+change. On a phone the menu comes before the section.
 """
 
 from __future__ import annotations
@@ -23,12 +25,27 @@ async def alice_with_a_phone() -> dict:
     return {"client": c, "phone_id": row[0]["id"]}
 
 
+def menu_link(page: Page, name: str):
+    return page.get_by_role("navigation", name="Profile menu").get_by_role("link", name=name)
+
+
+async def open_section(page: Page, server: LiveServer, name: str, path: str) -> None:
+    """Follow the profile menu's link to a section (htmx with JavaScript, a page without)."""
+    await menu_link(page, name).click()
+    await expect(page).to_have_url(f"{server.base_url}{path}")
+    await expect(menu_link(page, name)).to_have_attribute("aria-current", "page")
+    await expect(page.locator('nav[aria-label="Profile menu"] [aria-current]')).to_have_count(1)
+
+
 async def open_profile(page: Page, server: LiveServer) -> None:
     assert await sign_in(page, "alice") == 200
     await expect(page).to_have_url(f"{server.base_url}/")
     await check_a11y(page)  # the dashboard signing in leads to
     await page.goto("/profile")
     await expect(page.get_by_role("heading", level=1)).to_have_text("My Profile")
+    await expect(menu_link(page, "Overview")).to_have_attribute("aria-current", "page")
+    await check_a11y(page)
+    await open_section(page, server, "Phone numbers", "/profile/phones")
     await expect(page.locator("#phones ul.items")).to_contain_text("(617) 555-0142")
     await check_a11y(page)
 
@@ -44,8 +61,13 @@ async def test_edit_a_phone_and_add_a_contact_with_htmx(page: Page, live_server:
     env = await alice_with_a_phone()
     # The first try is refused on purpose (422); Chromium logs every 4xx response.
     watch_of(page).allow_console_error(r"status of 422", r"/profile/(phones/\d+|contacts)$")
+    await page.add_init_script("window.__marker = 1")
     await open_profile(page, live_server)
-    await page.evaluate("window.__marker = 1")
+    # The section came in with htmx: the page the client opened is still there.
+    assert await page.evaluate("window.__marker") == 1
+    assert watch_of(page).loads[-1].endswith("/profile")
+    await expect(page).to_have_title("Phone numbers · My Profile · Harbor Counseling")
+    await page.evaluate("window.__marker = 2")
     loads_before = len(watch_of(page).loads)
 
     phones = page.locator("#phones")
@@ -70,6 +92,8 @@ async def test_edit_a_phone_and_add_a_contact_with_htmx(page: Page, live_server:
     await expect(listed).to_contain_text("Work (617) 555-0199")
     assert await stored_phones(env["client"]["client_id"]) == [("work", "+16175550199")]
 
+    await open_section(page, live_server, "Contacts", "/profile/contacts")
+    await expect(page.locator("#phones")).to_have_count(0)
     contacts = page.locator("#contacts")
     add = contacts.locator("details.add")
     if await add.get_attribute("open") is None:
@@ -102,9 +126,32 @@ async def test_edit_a_phone_and_add_a_contact_with_htmx(page: Page, live_server:
     assert rows == [{"name": "Pat Tester", "phone": "+16175550150", "is_responsible_party": True}]
     # All of it happened in the page the client opened: no navigation, no reload.
     assert len(watch_of(page).loads) == loads_before
-    assert await page.evaluate("window.__marker") == 1
-    await expect(page.locator("#phones")).to_contain_text("(617) 555-0199")
+    assert await page.evaluate("window.__marker") == 2
     await check_a11y(page)
+    # Back: the phones section again, at its address, marked in the menu.
+    await page.go_back()
+    await expect(page).to_have_url(f"{live_server.base_url}/profile/phones")
+    await expect(page.locator("#phones")).to_contain_text("(617) 555-0199")
+    await expect(menu_link(page, "Phone numbers")).to_have_attribute("aria-current", "page")
+    await check_a11y(page)
+
+
+async def test_on_a_phone_the_section_menu_comes_before_the_form(
+    page: Page, live_server: LiveServer
+):
+    await alice_with_a_phone()
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await open_profile(page, live_server)
+    menu = await page.locator("#profile-menu").bounding_box()
+    form = await page.locator("#profile-section form").first.bounding_box()
+    assert menu["y"] + menu["height"] <= form["y"]
+    # In the keyboard order too: the menu's links come before the section's fields.
+    first_field = page.locator("#profile-section").locator("input, select, button, summary").first
+    order = await page.evaluate(
+        "([a, b]) => a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING",
+        [await menu_link(page, "Overview").element_handle(), await first_field.element_handle()],
+    )
+    assert order
 
 
 async def test_edit_a_phone_without_javascript(nojs_page: Page, live_server: LiveServer):
@@ -118,7 +165,7 @@ async def test_edit_a_phone_without_javascript(nojs_page: Page, live_server: Liv
     number = page.locator(f"#phone-{env['phone_id']}-number")
     await number.fill("12")
     assert await submit(page, "Save phone number") == 422
-    # The whole page again, the message in the phones section, the edit form open.
+    # The phones page again, the message in the phones section, the edit form open.
     await expect(page.get_by_role("heading", level=1)).to_have_text("My Profile")
     await expect(page.locator(f"#phone-{env['phone_id']}-number-error")).to_contain_text(
         "That is not a valid phone number"
@@ -129,7 +176,7 @@ async def test_edit_a_phone_without_javascript(nojs_page: Page, live_server: Liv
 
     await number.fill("+44 20 7946 0958")
     assert await submit(page, "Save phone number") == 200
-    await expect(page).to_have_url(f"{live_server.base_url}/profile?done=phone-changed#phones")
+    await expect(page).to_have_url(f"{live_server.base_url}/profile/phones?done=phone-changed")
     await expect(page.locator("#phones").get_by_role("status")).to_have_text("Phone number saved.")
     await expect(page.locator("#phones")).to_contain_text("+44 20 7946 0958")
     assert await stored_phones(env["client"]["client_id"]) == [("mobile", "+442079460958")]

@@ -44,7 +44,7 @@ async def test_change_username_needs_the_password_and_a_free_name(http):
         http,
         "/profile/username",
         {"username": "bob", "current_password": factories.PASSWORD},
-        page="/profile",
+        page="/profile/username-password",
     )
     assert r.status_code == 422 and "taken" in r.text
     assert 'value="bob"' in r.text  # what was typed is kept
@@ -52,7 +52,7 @@ async def test_change_username_needs_the_password_and_a_free_name(http):
         http,
         "/profile/username",
         {"username": "alice2", "current_password": "nope"},
-        page="/profile",
+        page="/profile/username-password",
     )
     assert r.status_code == 422 and "current password is not right" in r.text
     # With htmx: the card alone comes back.
@@ -60,7 +60,7 @@ async def test_change_username_needs_the_password_and_a_free_name(http):
         http,
         "/profile/username",
         {"username": "Alice.R", "current_password": factories.PASSWORD},
-        page="/profile",
+        page="/profile/username-password",
         htmx=True,
         token_header=False,
     )
@@ -94,7 +94,7 @@ async def test_change_password_rules_and_effects(http, app):
                     "new_password": new,
                     "new_password_again": again or new,
                 },
-                page="/profile",
+                page="/profile/username-password",
             )
 
         r = await change("short")
@@ -108,7 +108,14 @@ async def test_change_password_rules_and_effects(http, app):
         r = await change("a brand new passphrase", current="wrong")
         assert r.status_code == 422 and "current password is not right" in r.text
         r = await change("ünïcödé and spaces ✓ ok")
-        assert r.status_code == 303 and r.headers["location"] == "/profile?done=password"
+        assert r.status_code == 303
+        assert r.headers["location"] == "/profile/username-password?done=password"
+        page = await http.get(r.headers["location"])
+        assert page.status_code == 200 and "Every other device was signed out." in page.text
+        # An old link to the one-page profile's notice goes on to the section's page.
+        r = await http.get("/profile?done=password")
+        assert r.status_code == 303
+        assert r.headers["location"] == "/profile/username-password?done=password"
         row = await User.select(User.password_hash).where(User.id == c["user_id"]).first()
         assert verify_password(row["password_hash"], "ünïcödé and spaces ✓ ok")
         # This session lives; the laptop's ended; every device is forgotten.
@@ -284,7 +291,7 @@ async def test_audit_and_mail_never_hold_secrets(http):
             "new_password": "another passphrase",
             "new_password_again": "another passphrase",
         },
-        page="/profile",
+        page="/profile/username-password",
     )
     everything = str(await AuditEvent.select()) + str(await mails())
     for secret_text in [factories.PASSWORD, "another passphrase", secret, *codes]:

@@ -2,7 +2,7 @@
 
 Every form: bad input is a 422 with the message and what was typed, in the section
 (htmx) or in the whole page (no JavaScript); good input is the section again (htmx)
-or a 303 to /profile. Another client's rows answer 404 and stay as they were.
+or a 303 to the section's page (/profile/phones ...). Another client's rows answer 404 and stay as they were.
 Custom client demographics never reach a client page.
 """
 
@@ -97,13 +97,13 @@ async def test_phone_numbers_are_validated_and_stored_in_e164(http, env, caplog)
     assert r.status_code == 422 and "Choose mobile, home or work." in text(r)
     assert await phones_of(alice) == []
 
-    # Without JavaScript a bad number is the whole page, the message in the phones section.
+    # Without JavaScript a bad number is the phones page, with the message.
     r = await post(http, "/profile/phones", {"kind": "home", "number": "12"})
     assert r.status_code == 422 and "<html" in r.text and "My Profile" in r.text
     assert "That is not a valid phone number" in text(r) and 'value="12"' in r.text
 
     r = await post(http, "/profile/phones", {"kind": "mobile", "number": "(617) 555-0142"})
-    assert r.status_code == 303 and r.headers["location"] == "/profile?done=phone-added#phones"
+    assert r.status_code == 303 and r.headers["location"] == "/profile/phones?done=phone-added"
     r = await post(
         http, "/profile/phones", {"kind": "work", "number": "+44 20 7946 0958"}, htmx=True
     )
@@ -115,7 +115,7 @@ async def test_phone_numbers_are_validated_and_stored_in_e164(http, env, caplog)
     r = await post(http, "/profile/phones", {"kind": "home", "number": "617.555.0142"}, htmx=True)
     assert r.status_code == 422 and "You already have this phone number." in text(r)
 
-    page = await http.get("/profile?done=phone-added")
+    page = await http.get("/profile/phones?done=phone-added")
     assert "Phone number added." in text(page)
     event = (await events("profile.phone_added"))[0]
     assert event["subject"] == f"client:{alice}"
@@ -150,7 +150,7 @@ async def test_editing_and_removing_a_phone_is_audited_with_old_and_new(http, en
         "new": {"kind": "home", "number": "+16175550199"},
     }
     r = await post(http, f"/profile/phones/{phone['id']}/delete")
-    assert r.status_code == 303 and r.headers["location"] == "/profile?done=phone-removed#phones"
+    assert r.status_code == 303 and r.headers["location"] == "/profile/phones?done=phone-removed"
     assert await phones_of(alice) == []
     [event] = await events("profile.phone_removed")
     assert event["detail"] == {"old": {"kind": "home", "number": "+16175550199"}}
@@ -177,7 +177,7 @@ async def test_exactly_one_primary_email(http, env):
         assert re.search(r'id="email-new-address"[^>]*aria-invalid="true"', r.text, re.S)
     # The first address is the primary one, whether or not it was asked for.
     r = await post(http, "/profile/emails", {"address": "alice@Home.Example"})
-    assert r.status_code == 303 and r.headers["location"] == "/profile?done=email-added#emails"
+    assert r.status_code == 303 and r.headers["location"] == "/profile/emails?done=email-added"
     await post(http, "/profile/emails", {"address": "alice@work.example"})
     assert await emails_of(alice) == [("alice@home.example", True), ("alice@work.example", False)]
     r = await post(http, "/profile/emails", {"address": "ALICE@work.example"}, htmx=True)
@@ -209,7 +209,7 @@ async def test_exactly_one_primary_email(http, env):
     r = await post(http, f"/profile/emails/{work}/delete")
     assert r.status_code == 422 and "<html" in r.text and "This is your primary address." in text(r)
     r = await post(http, f"/profile/emails/{home}/delete")
-    assert r.status_code == 303 and r.headers["location"] == "/profile?done=email-removed#emails"
+    assert r.status_code == 303 and r.headers["location"] == "/profile/emails?done=email-removed"
     await post(http, f"/profile/emails/{new}/delete")
     assert await emails_of(alice) == [("alice@work.example", True)]
     r = await post(http, f"/profile/emails/{work}/delete", htmx=True)
@@ -222,7 +222,7 @@ async def test_exactly_one_primary_email(http, env):
 
 async def test_reminder_settings_validation_and_extra_recipients(http, env):
     alice = env["alice"]["client_id"]
-    page = text(await http.get("/profile"))
+    page = text(await http.get("/profile/reminders"))
     assert "Appointment reminders" in page  # defaults shown before anything is saved
 
     r = await post(http, "/profile/reminders", {"channel": "email", "days_before": "1"}, htmx=True)
@@ -279,14 +279,14 @@ async def test_reminder_settings_validation_and_extra_recipients(http, env):
         "r1_phone": "(617) 555-0177",
     }
     r = await post(http, "/profile/reminders", good)
-    assert r.status_code == 303 and r.headers["location"] == "/profile?done=reminders#reminders"
+    assert r.status_code == 303 and r.headers["location"] == "/profile/reminders?done=reminders"
     saved = await reminders.reminder_settings(alice)
     assert saved["channel"] == "both" and saved["days_before"] == 3
     assert [(p["name"], p["email"], p["phone"]) for p in saved["recipients"]] == [
         ("Sam Tester", "sam@family.example", ""),
         ("Robin Tester", "", "+16175550177"),
     ]
-    page = await http.get("/profile?done=reminders")
+    page = await http.get("/profile/reminders?done=reminders")
     assert "Reminder settings saved." in text(page) and 'value="(617) 555-0177"' in page.text
 
     # Ticking "stop reminding" drops a person; the audit keeps before and after.
@@ -355,7 +355,7 @@ async def test_contacts_with_at_most_one_responsible_party(http, env):
         {"name": "Pat Tester", "relationship": "Mother", "phone": "(617) 555-0150",
          "is_responsible_party": "1", "responsible_for_payment": "1"},
     )  # fmt: skip
-    assert r.status_code == 303 and r.headers["location"] == "/profile?done=contact-added#contacts"
+    assert r.status_code == 303 and r.headers["location"] == "/profile/contacts?done=contact-added"
     r = await post(
         http,
         "/profile/contacts",
@@ -381,7 +381,7 @@ async def test_contacts_with_at_most_one_responsible_party(http, env):
         {"name": "Pat Q. Tester", "relationship": "Mother", "phone": "617 555 0150",
          "is_responsible_party": "1"},
     )  # fmt: skip
-    assert r.status_code == 303 and r.headers["location"] == "/profile?done=contact-party#contacts"
+    assert r.status_code == 303 and r.headers["location"] == "/profile/contacts?done=contact-party"
     assert await contacts_of(alice) == [
         ("Pat Q. Tester", "+16175550150", "", True, False),
         ("Lee Tester", "", "lee@family.example", False, False),
@@ -390,7 +390,7 @@ async def test_contacts_with_at_most_one_responsible_party(http, env):
     assert event["detail"]["old"]["name"] == "Pat Tester"
     assert event["detail"]["new"]["name"] == "Pat Q. Tester"
     assert event["detail"]["responsible_party_was"] == "Lee Tester"
-    page = text(await http.get("/profile?done=contact-party"))
+    page = text(await http.get("/profile/contacts?done=contact-party"))
     assert "It is now your only responsible party." in page
 
     r = await post(http, f"/profile/contacts/{lee}", {"name": "", "email": "lee@"}, htmx=True)
@@ -430,8 +430,8 @@ async def test_photo_id_images_are_checked_replaced_and_downloaded_by_their_owne
         http, "/profile/photo-id",
         files={"front": ("my licence.png", PNG, "image/png"), "back": ("back.jpeg", JPEG, "image/jpeg")},
     )  # fmt: skip
-    assert r.status_code == 303 and r.headers["location"] == "/profile?done=photo-id#photo-id"
-    page = await http.get("/profile?done=photo-id")
+    assert r.status_code == 303 and r.headers["location"] == "/profile/photo-id?done=photo-id"
+    page = await http.get("/profile/photo-id?done=photo-id")
     assert "Photo ID saved." in text(page)
     assert 'href="/profile/photo-id/front"' in page.text and "my licence.png" in page.text
 
@@ -540,6 +540,8 @@ async def test_staff_have_no_client_details_and_forms_need_csrf(http, app, env):
         )
         assert r.status_code == 403
         assert (await staff.get("/profile/photo-id/front")).status_code == 403
+        for path in ("/profile/phones", "/profile/photo-id"):  # clients' sections only
+            assert (await staff.get(path)).status_code == 403
     assert await ClientPhone.count() == 0
 
 
@@ -581,7 +583,7 @@ async def test_custom_demographics_never_reach_a_client_page(http, env):
 
     # Every page reachable by following links from the dashboard and the profile.
     seen: set[str] = set()
-    queue = ["/", "/profile", "/profile?done=phone-added"]
+    queue = ["/", "/profile", "/profile/phones?done=phone-added"]
     while queue and len(seen) < 80:
         path = queue.pop(0)
         if path in seen or SKIP.search(urlsplit(path).path):
@@ -596,6 +598,8 @@ async def test_custom_demographics_never_reach_a_client_page(http, env):
                     queue.append(target)
     assert {"/", "/profile", "/profile/two-factor", "/profile/sessions"} <= seen
     assert "/profile/login-history" in seen
+    sections = ("phones", "emails", "reminders", "contacts", "photo-id", "username-password")
+    assert {f"/profile/{s}" for s in sections} <= seen
 
     # And every fragment the detail forms answer with, good and bad.
     for path, data in [

@@ -270,7 +270,8 @@ async def test_wrong_passwords_on_username_change_end_the_session(http):
         {"username": "alice2", "current_password": factories.PASSWORD},
         page="/profile",
     )
-    assert r.status_code == 303 and r.headers["location"] == "/profile?done=username"
+    assert r.status_code == 303
+    assert r.headers["location"] == "/profile/username-password?done=username"
 
 
 async def test_wrong_codes_on_new_recovery_codes_end_the_session(http):

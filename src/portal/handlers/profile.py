@@ -1,7 +1,10 @@
-"""My Profile: the account's sign-in and security settings.
+"""My Profile: its overview and section pages, and the account's sign-in and security settings.
 
-Each form is a fragment that htmx swaps in place, and a plain form that posts
-and redirects without JavaScript. The rules are in `portal.profile.security`
+Every section of My Profile is a page of its own (`/profile/<slug>`, the list in
+`portal.profile.page`): the whole page normally, the section area's fragment
+(with the menu, out of band) for htmx following a menu link. Each form is a
+fragment that htmx swaps in place, and a plain form that posts and redirects
+to its section's page without JavaScript. The rules are in `portal.profile.security`
 and `portal.accounts.users.change_username`; a wrong entry is re-rendered in
 place with its messages (422). Too many wrong passwords or codes end the session
 (`accounts.rechecks`): the browser goes to the sign-in page, which says why.
@@ -38,6 +41,27 @@ NOTICES = {
     "two-factor-off": "Two-factor sign-in is off.",
     "others": "You were signed out of every other session.",
 }
+ACCOUNT_URL = page.ACCOUNT.url
+
+
+async def show_section(
+    request: Request,
+    section: page.Section,
+    context: dict,
+    *,
+    notice: str = "",
+    fragment: str = "partials/profile/section.html",
+    status_code: int = 200,
+) -> Template:
+    """A section of My Profile: the whole page, or for htmx `fragment` (by default the
+    section area with the menu out of band; a form's own card after a post)."""
+    return await render(
+        request,
+        "pages/profile/section.html",
+        page.section_page(section, {**context, "notice": notice}),
+        fragment=fragment,
+        status_code=status_code,
+    )
 
 
 def _signed_out(request: Request, settings: Settings) -> Response:
@@ -67,11 +91,22 @@ class ProfileController(Controller):
     guards = [signed_in]
 
     @get("/")
-    async def profile(self, request: Request, done: FromQuery[str] = "") -> Template:
+    async def profile(self, request: Request, done: FromQuery[str] = "") -> Response:
+        """The overview; an old no-JS redirect's `?done=` goes on to its section's page."""
+        if done in page.NOTICES:
+            section = page.DETAILS[page.NOTICES[done][0]]
+            return Redirect(f"{section.url}?done={done}", status_code=303)
+        if done in ("username", "password"):
+            return Redirect(f"{ACCOUNT_URL}?done={done}", status_code=303)
         user = request.user
-        client = None if user.is_staff else user.client
-        context = await page.page_context(user.id, client, notice=NOTICES.get(done, ""), done=done)
-        return await render(request, "pages/profile/index.html", context)
+        context = {"client": None if user.is_staff else user.client}
+        return await show_section(request, page.OVERVIEW, context, notice=NOTICES.get(done, ""))
+
+    @get("/username-password")
+    async def username_password(self, request: Request, done: FromQuery[str] = "") -> Template:
+        notice = NOTICES[done] if done in ("username", "password") else ""
+        context = {"account": {"username": request.user.username}}
+        return await show_section(request, page.ACCOUNT, context, notice=notice)
 
     @post("/username", status_code=200)
     async def change_username(
@@ -88,11 +123,11 @@ class ProfileController(Controller):
         except rechecks.SignedOut:
             return _signed_out(request, settings)
         except Invalid as exc:
-            return await render(
+            return await show_section(
                 request,
-                "pages/profile/index.html",
+                page.ACCOUNT,
                 {
-                    "account": await page.account(request.user.id),
+                    "account": {"username": request.user.username},
                     "typed_username": normalise_username(typed),
                     "username_errors": exc.errors,
                 },
@@ -100,7 +135,9 @@ class ProfileController(Controller):
                 status_code=status_of(exc),
             )
         context = {"account": {"username": new}}
-        return await _done(request, "partials/profile/username.html", context, "username")
+        return await _done(
+            request, "partials/profile/username.html", context, "username", ACCOUNT_URL
+        )
 
     @post("/password", status_code=200)
     async def change_password(
@@ -121,14 +158,14 @@ class ProfileController(Controller):
         except rechecks.SignedOut:
             return _signed_out(request, settings)
         except Invalid as exc:
-            return await render(
+            return await show_section(
                 request,
-                "pages/profile/index.html",
-                {"account": await page.account(request.user.id), "password_errors": exc.errors},
+                page.ACCOUNT,
+                {"account": {"username": request.user.username}, "password_errors": exc.errors},
                 fragment="partials/profile/password.html",
                 status_code=status_of(exc),
             )
-        return await _done(request, "partials/profile/password.html", {}, "password")
+        return await _done(request, "partials/profile/password.html", {}, "password", ACCOUNT_URL)
 
     @get("/two-factor", opt=SETUP_OK)
     async def two_factor(

@@ -1,9 +1,10 @@
 """My Profile's details: phone numbers, emails, reminder settings, contacts, photo ID.
 
-Each section of the profile page is a fragment with its own forms. Every POST
+Each section is a page of its own (`GET /profile/phones` ...: the whole page, or
+for htmx the section area) and a fragment with its own forms. Every POST
 answers the re-rendered section for htmx (422 with what was typed kept when
-something is wrong), or without JavaScript a 303 to `/profile` on success and
-the whole profile page (422) with the message in its section otherwise. The
+something is wrong), or without JavaScript a 303 to that section's page on
+success and the section's page (422) with the message otherwise. The
 rules are in `portal.profile` (one module per section); another client's rows
 raise `NotFound`, which the app answers with a 404.
 """
@@ -15,22 +16,16 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from portal.core import uploads
 from portal.core.actor import Actor
 from portal.core.errors import Invalid
-from portal.handlers.base import (
-    done,
-    form_text,
-    is_fragment_request,
-    provide_client,
-    render,
-    signed_in,
-)
+from portal.handlers.base import done, form_text, provide_client, signed_in
 from portal.handlers.errors import status_of
 from portal.handlers.limits import upload_bytes
+from portal.handlers.profile import show_section
 from portal.profile import contacts, emails, page, phones, photo_id, reminders
 
 FRAGMENTS = {
@@ -40,13 +35,12 @@ FRAGMENTS = {
     "contacts": "partials/profile/contacts.html",
     "photo_id": "partials/profile/photo_id.html",
 }
-ANCHORS = {"photo_id": "photo-id"}
 
 
 async def _done(
     request: Request, client: dict, section: str, key: str, notice: str = ""
 ) -> Response:
-    """Success: the section again for htmx (with its notice), a 303 to /profile otherwise."""
+    """Success: the section again for htmx (with its notice), a 303 to its page otherwise."""
 
     async def fragment() -> Template:
         context = await page.section_context(client["id"], section)
@@ -55,23 +49,28 @@ async def _done(
             template_name=FRAGMENTS[section], context={**context, "detail_notice": {section: text}}
         )
 
-    return await done(request, f"/profile?done={key}#{ANCHORS.get(section, section)}", fragment)
+    return await done(request, f"{page.DETAILS[section].url}?done={key}", fragment)
 
 
 async def _invalid(
     request: Request, client: dict, section: str, exc: Invalid, form_state: dict[str, Any]
 ) -> Template:
-    """Bad input: the section (or, without JavaScript, the page) with the messages, 422."""
-    if is_fragment_request(request):
-        context = await page.section_context(client["id"], section)
-    else:
-        context = await page.page_context(request.user.id, client)
-    return await render(
+    """Bad input: the section (or, without JavaScript, its page) with the messages, 422."""
+    context = await page.section_context(client["id"], section)
+    return await show_section(
         request,
-        "pages/profile/index.html",
+        page.DETAILS[section],
         {**context, **form_state},
         fragment=FRAGMENTS[section],
         status_code=status_of(exc),
+    )
+
+
+async def _section(request: Request, client: dict, section: str, done: str) -> Template:
+    """GET a section's page (or, for htmx, the section area): its own query only."""
+    context = await page.section_context(client["id"], section)
+    return await show_section(
+        request, page.DETAILS[section], {**context, "detail_notice": page.notice_for(done)}
     )
 
 
@@ -79,6 +78,38 @@ class ProfileDetailsController(Controller):
     path = "/profile"
     guards = [signed_in]
     dependencies = {"client": Provide(provide_client)}
+
+    # --- The section pages ------------------------------------------------------------------
+
+    @get("/phones")
+    async def phones_page(
+        self, request: Request, client: NamedDependency[dict], done: FromQuery[str] = ""
+    ) -> Template:
+        return await _section(request, client, "phones", done)
+
+    @get("/emails")
+    async def emails_page(
+        self, request: Request, client: NamedDependency[dict], done: FromQuery[str] = ""
+    ) -> Template:
+        return await _section(request, client, "emails", done)
+
+    @get("/reminders")
+    async def reminders_page(
+        self, request: Request, client: NamedDependency[dict], done: FromQuery[str] = ""
+    ) -> Template:
+        return await _section(request, client, "reminders", done)
+
+    @get("/contacts")
+    async def contacts_page(
+        self, request: Request, client: NamedDependency[dict], done: FromQuery[str] = ""
+    ) -> Template:
+        return await _section(request, client, "contacts", done)
+
+    @get("/photo-id")
+    async def photo_id_page(
+        self, request: Request, client: NamedDependency[dict], done: FromQuery[str] = ""
+    ) -> Template:
+        return await _section(request, client, "photo_id", done)
 
     # --- Phones ---------------------------------------------------------------------------
 

@@ -1,29 +1,65 @@
-"""What the My Profile page shows: the account card, and each detail section's context.
+"""What the My Profile pages show: one page per section, and each section's context.
 
-The page's detail sections (phones, emails, reminders, contacts, photo ID) are
-fragments htmx swaps one at a time; `section_context` is what one of them
-needs, `page_context` the whole page. Reads no custom client demographics:
-those are for staff only.
+My Profile is a set of section pages (`/profile/<slug>`), each a fragment htmx
+swaps into the section area when a menu link is followed, and a whole page
+otherwise. `section_context` is what one detail section (phones, emails,
+reminders, contacts, photo ID) needs: the queries of that section only. Reads
+no custom client demographics: those are for staff only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from portal.accounts import twofactor
 from portal.core import uploads
 from portal.profile.contacts import contacts
 from portal.profile.emails import emails
 from portal.profile.phones import PHONE_KINDS, phones
 from portal.profile.photo_id import SIDES, photo_id
 from portal.profile.reminders import CHANNELS, DAYS_BEFORE, MAX_RECIPIENTS, reminder_settings
-from portal.tables import User
 
-SECTIONS = ("phones", "emails", "reminders", "contacts", "photo_id")
 
-# What a finished change says, by the key a no-JS redirect carries (`/profile?done=KEY`).
-# A key never carries words of its own, so a crafted link cannot put text in the page.
+@dataclass(frozen=True)
+class Section:
+    """One page of My Profile: its URL is `/profile/<slug>` (the overview: `/profile`)."""
+
+    key: str  # the context and notice key ("photo_id"); also `here` in the menu
+    slug: str
+    title: str
+    template: str
+    clients_only: bool = True
+
+    @property
+    def url(self) -> str:
+        return f"/profile/{self.slug}" if self.slug else "/profile"
+
+
+OVERVIEW = Section("overview", "", "Overview", "partials/profile/overview.html", False)
+ACCOUNT = Section(
+    "account",
+    "username-password",
+    "Username and password",
+    "partials/profile/username_password.html",
+    False,
+)
+# The client's detail sections, in the menu's order.
+DETAILS = {
+    s.key: s
+    for s in (
+        Section("phones", "phones", "Phone numbers", "partials/profile/phones.html"),
+        Section("emails", "emails", "Email addresses", "partials/profile/emails.html"),
+        Section("reminders", "reminders", "Reminder settings", "partials/profile/reminders.html"),
+        Section("contacts", "contacts", "Contacts", "partials/profile/contacts.html"),
+        Section("photo_id", "photo-id", "Photo ID", "partials/profile/photo_id.html"),
+    )
+}
+SECTIONS = tuple(DETAILS)
+
+# What a finished change says, by the key a no-JS redirect carries
+# (`/profile/phones?done=KEY`). A key never carries words of its own, so a crafted
+# link cannot put text in the page.
 NOTICES: dict[str, tuple[str, str]] = {
     "phone-added": ("phones", "Phone number added."),
     "phone-changed": ("phones", "Phone number saved."),
@@ -40,17 +76,18 @@ NOTICES: dict[str, tuple[str, str]] = {
 }
 
 
-async def account(user_id: int) -> dict:
-    """The account card: username, email, whether two-factor is on."""
-    return (
-        await User.select(User.username, User.email, User.totp_enabled_at)
-        .where(User.id == user_id)
-        .first()
-    )
+def section_page(section: Section, context: Mapping[str, Any]) -> dict:
+    """The context of a section page (and of its fragment): which section, for the menu."""
+    return {
+        **context,
+        "section": section,
+        "here": section.key,
+        "sectioned": True,
+    }
 
 
 async def section_context(client_id: int, section: str) -> dict:
-    """What one section's partial needs (the fragment htmx swaps)."""
+    """What one detail section's partial needs: one query, that section's own."""
     base = {
         "phone_kinds": PHONE_KINDS,
         "reminder_channels": CHANNELS,
@@ -74,28 +111,14 @@ async def section_context(client_id: int, section: str) -> dict:
 
 
 async def context_for(client: Mapping[str, Any], done: str = "") -> dict:
-    """Everything the profile page's detail sections show, for the signed-in client.
+    """Every detail section's context at once (the demo seed's check and the like).
 
-    `done` is the key of a finished change (`/profile?done=phone-added`): its notice is
-    shown in its own section.
+    `done` is the key of a finished change: its notice is shown in its own section.
     """
     context: dict[str, Any] = {}
     for section in SECTIONS:
         context |= await section_context(client["id"], section)
     return context | {"detail_notice": notice_for(done)}
-
-
-async def page_context(
-    user_id: int, client: Mapping[str, Any] | None, *, notice: str = "", done: str = ""
-) -> dict:
-    """The whole page: the account's card and security, and for a client the detail sections."""
-    return {
-        "account": await account(user_id),
-        "client": client,
-        "notice": notice,
-        "recovery_left": await twofactor.recovery_codes_left(user_id),
-        **(await context_for(client, done) if client else {}),
-    }
 
 
 def notice_for(done: str) -> dict[str, str]:
