@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 
 from portal.core.errors import Conflict, DomainError, Invalid, NotFound, Refused
 from portal.handlers.base import is_fragment_request
+from portal.practice.info import last_known
 
 log = logging.getLogger("portal")
 
@@ -51,7 +52,8 @@ def _page_or_fragment(request: Request, status: int, message: str) -> Template:
     title = TITLES.get(status, "Something went wrong")
     return Template(
         template_name=name,
-        context={"status": status, "title": title, "message": message},
+        # The practice's name in the header, as on every other page (not "Client portal").
+        context={"status": status, "title": title, "message": message, "practice": last_known()},
         status_code=status,
     )
 

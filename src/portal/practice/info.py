@@ -46,6 +46,12 @@ def changed() -> None:
     _kept = None
 
 
+def last_known() -> PracticeInfo | None:
+    """The practice as last read, without asking the database: for the error pages, whose
+    handlers cannot wait (it is read on every request before any error can happen)."""
+    return _kept[1] if _kept is not None else None
+
+
 async def current_practice() -> PracticeInfo | None:
     """The practice (None before one exists: that answer is not kept)."""
     global _kept
