@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from portal.practice import info as practice_info
@@ -228,3 +229,21 @@ async def test_wrong_setup_code_is_explained_and_nothing_enabled(http):
     assert secret_from_page(r.text) == secret_from_page(page.text)
     row = await User.select(User.totp_enabled_at).where(User.id == c["user_id"]).first()
     assert row["totp_enabled_at"] is None
+
+
+async def test_the_setup_page_offers_the_phone_a_link_to_its_authenticator_app(http):
+    """On a phone the QR code is on the screen of the app that should scan it: a link with
+    the same otpauth:// address opens the app instead."""
+    from html import unescape
+    from urllib.parse import parse_qs, urlsplit
+
+    p = await factories.practice(name="Harbor Counseling", two_factor_policy="nobody")
+    await factories.client(p, "alice")
+    await sign_in(http, "alice")
+    page = (await http.get("/profile/two-factor")).text
+    link = re.search(r'<a class="button" href="(otpauth://totp/[^"]+)">Add the account', page)
+    assert link, "no otpauth link"
+    uri = urlsplit(unescape(link.group(1)))
+    secret = secret_from_page(page)
+    assert parse_qs(uri.query)["secret"] == [secret]
+    assert parse_qs(uri.query)["issuer"] == ["Harbor Counseling"]

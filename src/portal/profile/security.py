@@ -60,6 +60,7 @@ class TwoFactorState:
     recovery_left: int
     qr_svg: str = ""
     secret: str = ""
+    setup_uri: str = ""  # otpauth://: opens the authenticator app on the phone showing the page
 
 
 async def two_factor_state(
@@ -73,8 +74,9 @@ async def two_factor_state(
     issuer = practice.name if practice else "Portal"
     setup = await twofactor.pending_setup(user.id, user.username, issuer, cipher)
     return TwoFactorState(
-        False, required, 0, qr_svg=setup.qr_svg, secret=twofactor.format_secret(setup.secret)
-    )
+        False, required, 0, qr_svg=setup.qr_svg, secret=twofactor.format_secret(setup.secret),
+        setup_uri=setup.uri,
+    )  # fmt: skip
 
 
 async def turn_on_two_factor(
