@@ -60,6 +60,13 @@
     setTimeout(() => idle(form), 10000);
   });
 
+  // Print buttons: hidden in the markup, shown here (without this script the browser's own
+  // Print command is the way, and the page says so).
+  for (const button of document.querySelectorAll("button[data-print]")) {
+    button.hidden = false;
+    button.addEventListener("click", () => window.print());
+  }
+
   // Back to a page kept in the back/forward cache: not busy any more.
   window.addEventListener("pageshow", () => {
     for (const form of document.querySelectorAll("form[aria-busy]")) idle(form);
