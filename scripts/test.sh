@@ -3,7 +3,8 @@
 #
 # Installs what the suite needs when it is absent and this user may install
 # (root with apt-get): Debian's chromium for the browser tests, PostgreSQL's
-# server binaries for the second run. With CI=true a missing component fails
+# server binaries for the second run, and the Nu HTML checker (npm's vnu-jar, run
+# with Java) for tests/http/test_html_valid.py. With CI=true a missing component fails
 # the run; elsewhere it is reported and that part is skipped.
 #
 # Extra arguments go to pytest, e.g. `scripts/test.sh tests/http -x`.
@@ -34,6 +35,34 @@ if [ -z "$CHROMIUM" ]; then
   pytest_extra+=(-m "not browser")
 fi
 export PORTAL_TEST_CHROMIUM="$CHROMIUM"
+
+# --- The Nu HTML checker ------------------------------------------------------
+# vnu.jar from the npm registry, kept under .venv (ignored by git); Java runs it. Its
+# postinstall script would download a JRE from GitHub: --ignore-scripts, Java from apt.
+VNU_VERSION=26.9.27
+VNU_DIR=.venv/vnu
+VNU="${PORTAL_TEST_VNU:-$VNU_DIR/node_modules/vnu-jar/build/dist/vnu.jar}"
+if ! command -v java >/dev/null; then
+  say "Installing Java for the HTML checker"
+  apt_install default-jre-headless
+fi
+if [ ! -f "$VNU" ] && [ -z "${PORTAL_TEST_VNU:-}" ]; then
+  command -v npm >/dev/null || { say "Installing npm for the HTML checker"; apt_install npm; }
+  if command -v npm >/dev/null; then
+    say "Installing the Nu HTML checker (npm vnu-jar@$VNU_VERSION)"
+    mkdir -p "$VNU_DIR"
+    npm install --prefix "$VNU_DIR" --ignore-scripts --no-audit --no-fund --silent \
+      "vnu-jar@$VNU_VERSION" >/dev/null
+  fi
+fi
+if [ -f "$VNU" ] && command -v java >/dev/null && java -jar "$VNU" --version >/dev/null 2>&1; then
+  PORTAL_TEST_VNU=$(cd "$(dirname "$VNU")" && pwd)/$(basename "$VNU")
+  export PORTAL_TEST_VNU
+else
+  if strict; then echo "FAIL: the Nu HTML checker (vnu.jar with Java) is missing and could not be installed" >&2; exit 1; fi
+  echo "WARNING: no Nu HTML checker; tests/http/test_html_valid.py is skipped (CI would fail)" >&2
+  unset PORTAL_TEST_VNU
+fi
 
 # --- PostgreSQL ---------------------------------------------------------------
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }

@@ -1,6 +1,6 @@
 /* Stripe Elements for a new card. The card number goes from Stripe's field straight to
    Stripe; this server only ever sees the SetupIntent id. Without JavaScript the forms
-   still work with saved cards. */
+   still work with saved cards; what needs a new card stays hidden (data-needs-stripe). */
 (function () {
   "use strict";
   var stripe = null;
@@ -17,6 +17,19 @@
     var card = stripe.elements().create("card");
     card.mount(slot);
     cards.set(form, card);
+    showNewCard(form);
+  }
+
+  /* What needs Stripe's field stays hidden until it is mounted (without JavaScript, or
+     without Stripe.js, a new card cannot be entered); the note saying so goes then. */
+  function showNewCard(form) {
+    var scope = form.closest("section") || form;
+    [form].concat(Array.prototype.slice.call(scope.querySelectorAll("[data-needs-stripe]"))).forEach(function (el) {
+      if (el.hasAttribute("data-needs-stripe")) el.hidden = false;
+    });
+    Array.prototype.forEach.call(scope.querySelectorAll("[data-without-stripe]"), function (el) {
+      el.hidden = true;
+    });
   }
 
   function say(form, text) {

@@ -10,6 +10,7 @@ import io
 import json
 import re
 import time
+from html.parser import HTMLParser
 
 import httpx
 import pytest
@@ -103,11 +104,98 @@ async def balance_text(http) -> str:
     return (await http.get("/dashboard/widgets/balance")).text
 
 
+class _Shown(HTMLParser):
+    """What a browser without JavaScript shows: not what is `hidden`, nor in <script>."""
+
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}  # fmt: skip
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[bool] = []  # per open element: is it hidden (itself or inherited)?
+        self.text: list[str] = []
+        self.controls: list[dict] = []
+
+    def handle_starttag(self, tag, attrs):  # noqa: ANN001
+        a = dict(attrs)
+        hidden = (
+            bool(self.stack and self.stack[-1]) or "hidden" in a or tag in ("script", "template")
+        )
+        if tag in ("input", "button", "select") and not hidden and a.get("type") != "hidden":
+            self.controls.append({"tag": tag, **a})
+        if tag not in self.VOID:
+            self.stack.append(hidden)
+
+    def handle_endtag(self, tag):  # noqa: ANN001
+        if tag not in self.VOID and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data):  # noqa: ANN001
+        if not (self.stack and self.stack[-1]):
+            self.text.append(data)
+
+
+def without_js(page: str) -> _Shown:
+    main = page[page.index("<main") : page.index("</main>")]
+    shown = _Shown()
+    shown.feed(main)
+    shown.joined = " ".join(" ".join(shown.text).split())
+    return shown
+
+
 async def test_not_configured_says_how_to_pay_instead(http, settings):
     await setup_client(http, settings, configure=False)
     page = (await http.get("/pay")).text
-    assert "Online card payment is not available yet" in page and "(617) 555-0142" in page
-    assert 'name="amount"' not in page
+    shown = without_js(page)
+    assert "Paying by card here is not available" in shown.joined
+    assert "call the practice at (617) 555-0142" in shown.joined and "front desk" in shown.joined
+    assert "You owe $150.00" in shown.joined
+    assert 'name="amount"' not in page and not shown.controls
+    # No button or link that leads back to this page, nor to cards that cannot be kept.
+    main = page[page.index("<main") : page.index("</main>")]
+    assert 'href="/pay"' not in main and "Make a payment</a>" not in main
+    assert 'href="/account/cards"' not in main
+    fragment = await http.get("/pay", headers={"HX-Request": "true"})
+    assert "(617) 555-0142" in fragment.text and "<form" not in fragment.text
+
+
+async def test_without_javascript_and_no_saved_card_nothing_is_offered_that_cannot_work(
+    http, settings
+):
+    await setup_client(http, settings)
+    page = (await http.get("/pay")).text
+    shown = without_js(page)
+    # What works instead, with the practice's phone; no button that could only fail.
+    assert "Paying by card here needs JavaScript" in shown.joined
+    assert "(617) 555-0142" in shown.joined and "front desk" in shown.joined
+    for gone in ("Pay now", "Save this card", "A new card", "Amount (USD)"):
+        assert gone not in shown.joined, gone
+    assert not [c for c in shown.controls if c["tag"] != "select"], shown.controls
+    # With Stripe.js, static/pay.js shows the form and hides the note.
+    assert re.search(r'<form [^>]*id="pay"[^>]*data-needs-stripe hidden', page)
+    assert re.search(r"<p data-without-stripe>Paying by card here needs JavaScript", page)
+    assert 'id="card-element" class="card-element" role="group" aria-label="Card details"' in page
+    # The same on the cards page: no "Save card" without Stripe's field.
+    cards = without_js((await http.get("/account/cards")).text)
+    assert "Adding a card needs JavaScript" in cards.joined and "Save card" not in cards.joined
+    assert not cards.controls
+
+
+async def test_without_javascript_a_saved_card_pays(http, settings, localstripe):
+    await setup_client(http, settings)
+    await pay_with_new_card(http, localstripe, amount="50.00")
+    page, key = await pay_page(http)
+    shown = without_js(page)
+    assert "Visa ending 4242" in shown.joined and "Pay now" in shown.joined
+    assert "A new card" not in shown.joined and "Save this card" not in shown.joined
+    assert "pay with a saved card" in shown.joined and "(617) 555-0142" in shown.joined
+    [radio] = [c for c in shown.controls if c.get("name") == "card"]
+    assert "checked" in radio and radio["value"].isdigit()
+    r = await http.post(
+        "/pay",
+        data={"amount": "40.00", "key": key, "card": radio["value"], "_csrf_token": csrf_from(page)},
+    )  # fmt: skip
+    assert r.status_code == 303 and r.headers["location"].startswith("/account/receipts/")
+    assert "$60.00" in await balance_text(http)
 
 
 async def test_pay_the_whole_balance_with_a_new_card_and_save_it(http, settings, localstripe):
