@@ -1,6 +1,7 @@
 """Self-scheduling in a real browser: who, what, where, a free time, review, book.
 
-With JavaScript each choice swaps only the #schedule fragment (htmx, URL pushed);
+With JavaScript each choice swaps only the #schedule fragment (htmx; a choice replaces the
+URL once it settles, paging weeks pushes one);
 without it the picker is a plain GET form with a "Show free times" button. Slot
 days are next week's, so the provider's 24-hour notice never decides the outcome.
 """
@@ -190,7 +191,7 @@ async def _expect_next_week(page: Page, wednesday: date) -> None:
         await expect(_slot(page, wednesday, hour, minute)).to_be_visible()
     # A 45-minute visit starting 11:30 would end after noon: not offered.
     await expect(_slot(page, wednesday, 11, 30)).to_have_count(0)
-    await expect(page.get_by_text("Times are in America/New York time.")).to_be_visible()
+    await expect(page.get_by_text("Times are in Eastern Time.")).to_be_visible()
 
 
 async def _review_and_book(page: Page, live_server: LiveServer, day: date) -> int:
@@ -544,3 +545,41 @@ async def test_the_next_free_week_link_swaps_the_fragment_too(page: Page):
     await check_a11y(page)
     assert len(watch.loads) == loads, f"a full page load: {watch.loads[loads:]}"
     assert await page.evaluate("window.sameDocument") is True
+
+
+async def test_arrow_keys_on_a_closed_select_wait_for_the_choice_and_add_no_history(
+    page: Page, live_server: LiveServer
+):
+    env = await _practice_with_hours()
+    await factories.client(env["practice"], "alice", first_name="Alice", status=ClientStatus.active)
+    assert await sign_in(page, "alice") == 200
+    await check_a11y(page)
+    await page.goto(f"/schedule?provider={env['provider']}&service={env['service']}")
+    await check_a11y(page)
+    entries = await page.evaluate("history.length")
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/schedule?" in r.url else None)
+
+    # Three presses in a row (Telehealth, then back to the office): one request, for the
+    # choice the keys stopped on, once they stopped.
+    where = page.locator("#pick-where")
+    await where.focus()
+    async with page.expect_response(lambda r: "/schedule?" in r.url) as info:
+        for key in ("ArrowDown", "ArrowDown", "ArrowUp"):
+            await page.keyboard.press(key)
+    assert (await info.value).status == 200
+    await expect(page.get_by_role("heading", level=2)).to_have_text(
+        _week_heading(_monday(_today()))
+    )
+    await page.wait_for_timeout(800)  # longer than the trigger's delay: nothing else is sent
+    assert len(asked) == 1 and f"where={env['location']}" in asked[0], asked
+    await expect(page.locator("#pick-where")).to_have_value(str(env["location"]))
+    await expect(page.locator("#pick-where")).to_be_focused()
+
+    # The choice replaced the page's history entry rather than adding one.
+    base = live_server.base_url
+    await expect(page).to_have_url(
+        f"{base}/schedule?provider={env['provider']}&service={env['service']}&where={env['location']}"
+    )
+    assert await page.evaluate("history.length") == entries
+    await check_a11y(page)

@@ -255,3 +255,21 @@ async def test_the_database_refuses_overlaps_whatever_the_code_does():
     await factories.appointment(
         c["client_id"], env["provider"], env["service"], start - timedelta(minutes=15)
     )
+
+
+async def test_a_service_is_shown_as_it_is_named_and_times_in_the_zones_name(http):
+    """Not "Individual therapy, 45 minutes (45 min)", not "America/New York time"."""
+    env = await practice_with_hours()
+    named = await factories.service(
+        env["practice"], name="Couples therapy, 50 minutes", duration_minutes=50
+    )
+    await factories.client(env["practice"], "alice", status=ClientStatus.active)
+    await sign_in(http, "alice")
+    page = (await http.get(f"/schedule?provider={env['provider']}")).text
+    assert f'<option value="{named}">Couples therapy, 50 minutes</option>' in page
+    assert f'<option value="{env["service"]}">Individual therapy (45 min)</option>' in page
+    where = env["location"]
+    page = await http.get(
+        f"/schedule?provider={env['provider']}&service={env['service']}&where={where}"
+    )
+    assert "Times are in Eastern Time." in page.text
