@@ -354,7 +354,7 @@ async def test_re_entering_replaces_the_current_policy_and_keeps_the_old_one(htt
     page = text(await http.get("/insurance"))
     form = page[page.index('<form id="insurance-form"') :]
     assert 'value="Blue Harbor Health"' in form and 'value="XKW 123-4567"' in form
-    assert "Leave a side empty to keep the image you sent before." in form
+    assert "Leave a side empty to keep the image you sent before, if the company" in form
 
     new_front = factories.image("JPEG", "orange")
     data = {**GOOD, "payer": "Lighthouse Mutual", "member_id": "LM-998877", "plan": ""}
