@@ -18,6 +18,7 @@ from portal.core.db import parse_id, write_transaction
 from portal.core.errors import Conflict, Invalid
 from portal.practice.info import PracticeInfo, format_address
 from portal.scheduling import slots as scheduling
+from portal.scheduling.online_limit import booking_limit_reason
 from portal.scheduling.slots import TELEHEALTH, DateException, Place, Rules, WeeklyHours
 from portal.tables import (
     Appointment,
@@ -30,8 +31,6 @@ from portal.tables import (
 from portal.tables.scheduling import AppointmentStatus
 
 TAKEN = "That time was just taken by someone else. Here are the times still free."
-# Appointments that still hold a place: what the limit on online bookings counts.
-HOLDING = [AppointmentStatus.scheduled, AppointmentStatus.confirmed]
 # Starts the picker sends lie within the booking horizon (at most a year ahead); far
 # outside these bounds date arithmetic (a week's end, a visit's end) would overflow.
 EARLIEST_START = datetime(2000, 1, 1, tzinfo=UTC)
@@ -82,39 +81,6 @@ async def _provider_places(provider_id: int) -> list[tuple[str, str]]:
         elif r["location_id"]:
             places[str(r["location_id"])] = r["location_name"]
     return sorted(places.items(), key=lambda kv: (kv[0] == TELEHEALTH, kv[1]))
-
-
-def online_booking_limit(practice: PracticeInfo, provider: dict | None) -> int:
-    """How many upcoming online bookings a client may hold: the practice's value.
-
-    `provider` is the one being booked; a per-provider value would be read here.
-    """
-    return practice.max_upcoming_online_bookings
-
-
-async def booking_limit_reason(
-    client_id: int, provider: dict | None, practice: PracticeInfo, now: datetime
-) -> str:
-    """Why this client may book no more online now; empty if they may.
-
-    The one rule for the limit: shown by the picker and the review page, and checked
-    again by `book` inside its write transaction (the client's row locked), so bookings
-    racing each other cannot pass it together.
-    """
-    limit = online_booking_limit(practice, provider)
-    held = await Appointment.count().where(
-        Appointment.client == client_id,
-        Appointment.booked_online.eq(True),
-        Appointment.status.is_in(HOLDING),
-        Appointment.starts_at > now,
-    )
-    if held < limit:
-        return ""
-    call = "Please call the practice" + (f" at {practice.phone}" if practice.phone else "")
-    if limit <= 0:
-        return f"Appointments can't be booked online. {call} to book."
-    noun = "appointment" if held == 1 else "appointments"
-    return f"You already have {held} upcoming {noun} booked. {call} to book more."
 
 
 async def choices(
