@@ -197,15 +197,18 @@ class RequestLimits:
         headers: dict[bytes, bytes] = {}
         for name, value in scope["headers"]:
             headers.setdefault(name.lower(), value)
-        max_bytes, max_fields = self._limits(scope, headers)
         announced = headers.get(b"content-length")
-        if announced is not None and announced.strip().isdigit() and int(announced) > max_bytes:
-            raise BodyTooLarge(int(max_bytes))
-        meter = _Meter(headers, max_bytes, max_fields)
         has_body = (announced is not None and announced.strip() not in (b"", b"0")) or (
             b"transfer-encoding" in headers
         )
-        if has_body and max_bytes <= BUFFER_BYTES:
+        if not has_body:  # most requests (every GET): nothing to measure
+            await self.app(scope, receive, send)
+            return
+        max_bytes, max_fields = self._limits(scope, headers)
+        if announced is not None and announced.strip().isdigit() and int(announced) > max_bytes:
+            raise BodyTooLarge(int(max_bytes))
+        meter = _Meter(headers, max_bytes, max_fields)
+        if max_bytes <= BUFFER_BYTES:
             body = await self._read_all(receive, meter)
             if body is None:
                 return  # the client went away: nobody to answer
