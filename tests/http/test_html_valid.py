@@ -22,33 +22,20 @@ import os
 import re
 import shutil
 import subprocess
-from datetime import timedelta
 from html import unescape as html_unescape
 from pathlib import Path
 from urllib.parse import urldefrag, urlencode, urlsplit
 
 import pytest
 
-from portal.core.actor import Actor
-from portal.core.clock import utcnow
 from portal.demo.practice import DEMO_FORMS
 from portal.forms import loader as forms
-from portal.messaging import sending
-from portal.messaging.sending import Upload
-from portal.practice import terms
-from portal.practice.info import current_practice
-from portal.scheduling import availability
-from portal.tables import Client
-from portal.tables.ledger import EntryKind
-from portal.tables.people import ClientStatus
-from portal.tables.scheduling import AppointmentStatus
-from tests import factories
+from tests import factories, scenes
 from tests.conftest import client_for
 from tests.web import post_form, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_VNU = ROOT / ".venv/vnu/node_modules/vnu-jar/build/dist/vnu.jar"
-PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 WIDGETS = ["tasks", "two-factor", "appointments", "balance"]
 # Not HTML, or not to be followed: downloads, images, calendars, PDFs, signing out.
 SKIP = re.compile(
@@ -66,41 +53,7 @@ def vnu_jar() -> Path | None:
 
 async def seed(settings) -> dict:  # noqa: ANN001
     """Alice with a bit of everything, so each page shows its full markup."""
-    p = await factories.practice(
-        name="Harbor Counseling", two_factor_policy="nobody", phone="(617) 555-0142"
-    )
-    loc = await factories.location(p, name="Downtown office")
-    ruiz = await factories.provider(p, "ruiz", display_name="Dr. Elena Ruiz", npi="1234567893")
-    svc = await factories.service(p)
-    alice = await factories.client(p, "alice", first_name="Alice", status=ClientStatus.active)
-    every_day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-    hours = [{"days": every_day, "from": "09:00", "to": "17:00", "place": "Downtown office"},
-             {"days": every_day, "from": "18:00", "to": "20:00", "place": "telehealth"}]  # fmt: skip
-    await availability.apply({"provider": [{"username": "ruiz", "self_schedule": ["new", "active"], "min_notice_hours": 1, "horizon_days": 30, "hours": hours}]})  # fmt: skip
-    cid, pid = alice["client_id"], ruiz["provider_id"]
-    hour = utcnow().replace(minute=0, second=0, microsecond=0)
-    await factories.appointment(cid, pid, svc, hour + timedelta(days=3), location_id=loc)
-    await factories.appointment(cid, pid, svc, hour + timedelta(days=9, hours=9))
-    past = await factories.appointment(
-        cid, pid, svc, hour - timedelta(days=20), location_id=loc,
-        status=AppointmentStatus.completed,
-    )  # fmt: skip
-    on = (hour - timedelta(days=20)).date()
-    await factories.ledger(cid, EntryKind.charge, 15000, on=on, appointment=past)
-    await factories.ledger(cid, EntryKind.payment, 5000, on=on)
-    await factories.payments_configured(p, settings)
-    await forms.load_file(DEMO_FORMS)
-    practice = await current_practice()
-    actor = Actor(alice["user_id"], "client", "", settings.portal_url, practice)
-    await terms.accept(await terms.publish("1", "Be kind.\n\nPay on time."), actor)
-    row = await Client.select().where(Client.id == cid).first()
-    thread = await sending.start_thread(
-        row, actor=actor, to=ruiz["user_id"], subject="Thursday", body="Could we move it?",
-        files=[Upload("letter.pdf", PDF)],
-    )  # fmt: skip
-    staff = Actor(ruiz["user_id"], "provider", "", settings.portal_url, practice)
-    await sending.reply(thread, actor=staff, body="Of course.", files=[Upload("sheet.pdf", PDF)])
-    return {"provider": pid, "service": svc, "location": loc}
+    return await scenes.alice_with_everything(settings, lambda: forms.load_file(DEMO_FORMS))
 
 
 async def fill_profile(http) -> None:  # noqa: ANN001
