@@ -46,5 +46,11 @@ async def balance_due(ctx: TaskContext) -> list[Task]:
     from portal.core.templating import money
 
     return [
-        Task(key="balance", text=f"You have a balance of {money(b.owed)} to pay", href="/#balance")
+        Task(
+            key="balance",
+            text=f"You have a balance of {money(b.owed)} to pay",
+            href="/#balance",
+            # Without card payments /pay says how else to pay (phone, front desk).
+            action="" if ctx.practice.pays_online else "How to pay",
+        )
     ]

@@ -13,6 +13,7 @@ from portal.core.clock import utcnow
 from portal.core.crypto import Cipher
 from portal.core.db import write_transaction
 from portal.core.errors import Invalid
+from portal.practice import info as practice_info
 from portal.tables import PaymentSettings
 
 
@@ -111,6 +112,7 @@ async def save_settings(
             ip=actor.ip,
             detail={"changed": changed},
         )
+    practice_info.changed()  # the dashboard now offers (or no longer offers) to pay by card
 
 
 async def settings_view(practice_id: int) -> dict:

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from portal.tables import Practice
+from portal.tables import PaymentSettings, Practice
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,9 @@ class PracticeInfo:
     two_factor_policy: str
     # Upcoming appointments a client may have and still book online (scheduling/booking.py).
     max_upcoming_online_bookings: int = 3
+    # Whether clients can pay by card here: an owner or manager has entered the Stripe keys.
+    # Read with the practice, so the dashboard offers "Make a payment" only when it can work.
+    pays_online: bool = False
 
 
 def format_address(row: dict, prefix: str = "") -> str:
@@ -61,12 +64,17 @@ async def current_practice() -> PracticeInfo | None:
     row = await Practice.select().order_by(Practice.id).first()
     if row is None:
         return None
-    info = _practice_info(row)
+    pays_online = await PaymentSettings.exists().where(
+        (PaymentSettings.practice == row["id"])
+        & (PaymentSettings.secret_key != "")
+        & (PaymentSettings.publishable_key != "")
+    )
+    info = _practice_info(row, pays_online=pays_online)
     _kept = (now, info)
     return info
 
 
-def _practice_info(row: dict) -> PracticeInfo:
+def _practice_info(row: dict, *, pays_online: bool) -> PracticeInfo:
     return PracticeInfo(
         id=row["id"],
         name=row["name"],
@@ -77,4 +85,5 @@ def _practice_info(row: dict) -> PracticeInfo:
         telehealth_link_minutes=row["telehealth_link_minutes"],
         two_factor_policy=row["two_factor_policy"],
         max_upcoming_online_bookings=row["max_upcoming_online_bookings"],
+        pays_online=pays_online,
     )
