@@ -307,3 +307,28 @@ async def test_a_slow_confirm_shows_it_is_busy_and_cannot_be_sent_twice(
     assert len(posts) == 1, posts
     await page.unroute("**/appointments/*/confirm")
     await check_a11y(page)
+
+
+LOOK = """el => { const s = getComputedStyle(el), r = el.getBoundingClientRect();
+  return {top: r.top, bottom: r.bottom, height: r.height, border: parseFloat(s.borderTopWidth),
+          font: s.fontSize, underline: s.textDecorationLine.includes("underline")}; }"""
+
+
+async def test_confirm_and_cancel_are_peers_and_the_head_keeps_off_the_divider(
+    page: Page, live_server: LiveServer
+):
+    env = await alice_with_two_visits()
+    await open_dashboard(page, live_server)
+    item = page.locator(f"#appointment-{env['visits'][0]['id']}")
+    confirm = await item.get_by_role("button", name=re.compile("^Confirm")).evaluate(LOOK)
+    cancel = await item.locator("details.cancel > summary").evaluate(LOOK)
+    # The same size and shape: two outlined buttons, not a big button and a small red link.
+    assert abs(confirm["height"] - cancel["height"]) <= 1, (confirm, cancel)
+    assert confirm["font"] == cancel["font"]
+    assert cancel["border"] >= 1 and confirm["border"] >= 1
+    assert not cancel["underline"]
+    # "Schedule new appointment" sits above the first divider line, not on it.
+    schedule = await page.get_by_role("link", name="Schedule new appointment").evaluate(LOOK)
+    first = await visit_items(page).first.evaluate(LOOK)
+    assert schedule["bottom"] + 4 <= first["top"], (schedule, first)
+    await check_a11y(page)
