@@ -7,6 +7,8 @@
 //   this content, focus goes to its message, else to the swapped element itself
 //   (tabindex=-1 is added when missing). Focus htmx put back by id stays where it is.
 // - Other swaps (a select's change, a widget refreshing itself) leave focus alone.
+// - A page that loads with a message in <main> (the error summary first, else a status)
+//   announces and focuses it: what a plain post's answer or redirect came to say.
 // - Plain form posts (no hx-post) look busy like htmx requests and are not sent twice.
 (() => {
   const live = () => document.getElementById("announce");
@@ -21,6 +23,8 @@
   }
 
   window.portal = { announce }; // for scripts that swap without htmx (upload.js)
+
+  const text = (el) => el.textContent.replace(/\s+/g, " ").trim();
 
   function focusOn(el) {
     if (!el.hasAttribute("tabindex") && !el.matches("a[href],button,input,select,textarea,summary")) {
@@ -37,7 +41,7 @@
     if (!(root instanceof Element) || root === document.body) return;
     const sel = "[role=alert], [role=status]";
     const message = root.querySelector("[role=alert]") || root.querySelector(sel) || (root.matches(sel) ? root : null);
-    if (message) announce(message.textContent.replace(/\s+/g, " ").trim());
+    if (message) announce(text(message));
     const type = ctx && ctx.sourceEvent && ctx.sourceEvent.type;
     const acted = type === "submit" || type === "click";
     const active = document.activeElement;
@@ -48,6 +52,11 @@
       focusOn(message && !message.closest("[hidden]") ? message : root);
     }
   });
+
+  // A page's own message (after a plain post: a refusal, or what was done), as after a swap.
+  const main = document.getElementById("main");
+  const said = main && (main.querySelector(".alert[role=alert]") || main.querySelector("[role=status]"));
+  if (said && !said.closest("[hidden]")) { announce(text(said)); focusOn(said); }
 
   // A plain post: busy until the next page comes, a second press ignored. After 10 s (a
   // download that left the page as it was, a stopped load) it may be sent again.
