@@ -9,6 +9,7 @@ from portal.tables.accounts import (
     User,
 )
 from portal.tables.audit import AuditEvent
+from portal.tables.enrolment import Invitation, Registration
 from portal.tables.files import StoredFile
 from portal.tables.forms import FormAssignment, FormTemplate
 from portal.tables.insurance import InsurancePolicy
@@ -22,7 +23,7 @@ from portal.tables.payments import (
     StripeCustomer,
     StripeEvent,
 )
-from portal.tables.people import Client, Provider
+from portal.tables.people import Client, ClientProvider, Provider
 from portal.tables.practice import Location, Practice
 from portal.tables.profile import (
     ClientContact,
@@ -52,6 +53,9 @@ ALL_TABLES = [
     PasswordReset,
     Client,
     Provider,
+    ClientProvider,
+    Invitation,
+    Registration,
     Service,
     Appointment,
     AvailabilityBlock,

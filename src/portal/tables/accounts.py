@@ -43,6 +43,8 @@ class User(Table, tablename="portal_user"):
     totp_last_step = BigInt(null=True, default=None)
     # "Not now" on the dashboard's two-factor prompt hides it until then.
     two_factor_prompt_hidden_until = Timestamptz(null=True, default=None)
+    # Staff: when the staff home was last opened ("forms submitted since your last visit").
+    staff_home_seen_at = Timestamptz(null=True, default=None)
 
 
 class Session(Table, tablename="portal_session"):

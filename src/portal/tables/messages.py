@@ -16,6 +16,12 @@ class MessageThread(Table, tablename="thread"):
     subject = Varchar(length=200)
     created_at = Timestamptz()
     last_message_at = Timestamptz(index=True)
+    # "scheduling" or "billing" when the client wrote to that desk (the practice's designated
+    # scheduler or biller): every member of the desk sees it in their inbox.
+    desk = Varchar(length=20, default="")
+    # The staff member who answers it (starts as `staff`; reassigned from the inbox).
+    assigned_to = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+    done_at = Timestamptz(null=True, default=None)
 
 
 class Message(Table):

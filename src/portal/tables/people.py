@@ -43,6 +43,11 @@ class Client(Table):
     region = Varchar(length=100, default="")
     postal_code = Varchar(length=20, default="")
     status = Varchar(length=10, choices=ClientStatus, default=ClientStatus.new)
+    # Came through /register: waits for staff approval (approved_at) before booking,
+    # unless the practice lets new clients book at once. The message they left.
+    self_registered = Boolean(default=False)
+    approved_at = Timestamptz(null=True, default=None)
+    registration_message = Varchar(length=2000, default="")
     created_at = Timestamptz()
     # My Insurance: "" (not answered yet), "none" (self or private pay) or "insured".
     insurance_choice = Varchar(length=10, default="")
@@ -66,3 +71,12 @@ class Provider(Table):
     self_schedule_statuses = JSON(default='["active"]')
     min_notice_hours = Integer(default=24)
     horizon_days = Integer(default=60)
+
+
+class ClientProvider(Table):
+    """A provider assigned to a client: with the providers the client has appointments with,
+    whose clients they are (the access policy, staff/access.py). Unique per pair (a raw index
+    in the migration: Piccolo's composite Unique fails on SQLite)."""
+
+    client = ForeignKey(Client, on_delete=OnDelete.cascade, null=False, index=True)
+    provider = ForeignKey(Provider, on_delete=OnDelete.cascade, null=False, index=True)

@@ -29,6 +29,12 @@ class Practice(Table):
     # Identifiers printed on superbills.
     npi = Varchar(length=10, default="")
     tax_id = Varchar(length=20, default="")
+    # Self-registration at /register (off until an owner or manager turns it on), and whether
+    # a self-registered client may book before staff approve them.
+    self_registration = Boolean(default=False)
+    book_before_approval = Boolean(default=False)
+    # Hours an invitation link to the portal stays valid.
+    invitation_hours = Integer(default=48)
     # Settings later features add without a schema change (a JSON object).
     settings = JSON(default="{}")
 

@@ -62,6 +62,10 @@ class CustomField(Table):
 
     practice = ForeignKey(Practice, on_delete=OnDelete.cascade, null=False)
     label = Varchar(length=100)
+    # text, choice, date or yesno; a choice field's options one per line.
+    kind = Varchar(length=10, default="text")
+    choices = Varchar(length=2000, default="")
+    position = Integer(default=0)
 
 
 class CustomFieldValue(Table):
