@@ -1,0 +1,1 @@
+"""The practice's side: the access policy and the staff areas built on it."""
