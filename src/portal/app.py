@@ -37,7 +37,12 @@ from portal.forms import definition as form_definition
 from portal.handlers import errors, limits
 from portal.handlers.account import AccountController
 from portal.handlers.auth import AuthController, session_cookie_name
-from portal.handlers.base import TermsAcceptanceRequired, TwoFactorSetupRequired, provide_actor
+from portal.handlers.base import (
+    TermsAcceptanceRequired,
+    TwoFactorSetupRequired,
+    provide_actor,
+    provide_staff,
+)
 from portal.handlers.dashboard import DashboardController
 from portal.handlers.forms import FormsController
 from portal.handlers.health import healthz
@@ -158,6 +163,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "cipher": Provide(lambda: cipher, use_cache=True, sync_to_thread=False),
             "practice": Provide(provide_practice),
             "actor": Provide(provide_actor),
+            "staff": Provide(provide_staff),
         },
         middleware=[
             # Outermost: sizes, form fields and path ids are checked before anything reads

@@ -18,6 +18,7 @@ from portal.core import pdf
 from portal.core.actor import Actor
 from portal.practice.info import PracticeInfo, current_practice
 from portal.settings import Settings
+from portal.staff.access import Staff, staff_member
 
 
 class TwoFactorSetupRequired(Exception):
@@ -175,6 +176,14 @@ async def provide_actor(
         portal_url=settings.portal_url,
         practice=practice,
     )
+
+
+async def provide_staff(request: Request) -> Staff:
+    """The signed-in staff member as the access policy sees them (a dependency, `staff`)."""
+    user = request.scope.get("user")
+    if user is None or not user.is_staff:
+        raise PermissionDeniedException("This page is for practice staff.")
+    return await staff_member(user.id, user.role)
 
 
 async def provide_client(request: Request) -> dict:

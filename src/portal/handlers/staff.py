@@ -1,4 +1,4 @@
-"""Staff pages. The staff home shows the practice's day."""
+"""Staff pages: the staff home (staff/home.py) and payment processing."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from portal.core.errors import Invalid
 from portal.handlers.base import form_text, render, staff_only
 from portal.handlers.errors import status_of
 from portal.practice.info import PracticeInfo
-from portal.scheduling.appointments import practice_day
+from portal.staff.access import Staff
+from portal.staff.home import home_view
 from portal.tables.accounts import Role
 
 
@@ -27,16 +28,16 @@ class StaffController(Controller):
     guards = [staff_only]
 
     @get("/")
-    async def home(self, request: Request, practice: NamedDependency[PracticeInfo]) -> Template:
-        today = utcnow().astimezone(practice.time_zone).date()
+    async def home(
+        self,
+        request: Request,
+        practice: NamedDependency[PracticeInfo],
+        staff: NamedDependency[Staff],
+    ) -> Template:
         return await render(
             request,
             "pages/staff/home.html",
-            {
-                "practice": practice,
-                "today": today,
-                "appointments": await practice_day(today, practice.time_zone),
-            },
+            {"practice": practice, "home": await home_view(staff, practice, utcnow())},
         )
 
 

@@ -31,8 +31,10 @@ _PRACTICE_DAY_COLUMNS = (
     Appointment.ends_at,
     Appointment.status,
     Appointment.telehealth,
+    Appointment.client,
     Appointment.client.first_name,
     Appointment.client.last_name,
+    Appointment.client.preferred_name,
     Appointment.provider.display_name,
     Appointment.service.name,
     Appointment.location.name,
@@ -99,18 +101,21 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start, end
 
 
-async def practice_day(day: date, tz: ZoneInfo) -> list[dict]:
-    """Every non-cancelled appointment on a local day, in start order (staff home)."""
-    start, end = day_bounds(day, tz)
-    return (
-        await Appointment.select(*_PRACTICE_DAY_COLUMNS)
-        .where(
-            Appointment.starts_at >= start,
-            Appointment.starts_at < end,
-            Appointment.status != AppointmentStatus.cancelled,
-        )
-        .order_by(Appointment.starts_at)
+async def practice_days(
+    first: date, days: int, tz: ZoneInfo, *, provider_id: int | None = None
+) -> list[dict]:
+    """Every non-cancelled appointment on `days` local days from `first`, in start order
+    (the staff home); one provider's only when `provider_id` is given."""
+    start, _ = day_bounds(first, tz)
+    _, end = day_bounds(first + timedelta(days=days - 1), tz)
+    query = Appointment.select(*_PRACTICE_DAY_COLUMNS).where(
+        Appointment.starts_at >= start,
+        Appointment.starts_at < end,
+        Appointment.status != AppointmentStatus.cancelled,
     )
+    if provider_id is not None:
+        query = query.where(Appointment.provider == provider_id)
+    return await query.order_by(Appointment.starts_at)
 
 
 def provider_name(name: str, credentials: str) -> str:
