@@ -61,10 +61,12 @@ from portal.handlers.schedule import (
     appointments_pdf,
 )
 from portal.handlers.staff import PaymentSettingsController, StaffController
+from portal.handlers.staff_clients import ClientsController, DemographicsController
 from portal.handlers.static import static_file
 from portal.handlers.terms import TermsController
 from portal.insurance import policy as insurance
 from portal.messaging import threads as messaging
+from portal.messaging.sending import MAX_ATTACHMENTS
 from portal.practice.info import PracticeInfo, current_practice
 from portal.scheduling import appointments
 from portal.settings import Settings, load
@@ -87,6 +89,8 @@ MENU_COUNTS = {"forms": forms.OPEN_COUNT, "messages": messaging.UNREAD_TOTAL}
 # A questionnaire's answers (/forms/{id}): up to MAX_FIELDS questions with long answers, and
 # a multiple choice sends one field per ticked option. Other limits: portal.handlers.limits.
 QUESTIONNAIRE_BYTES = 4 * limits.MB
+# A message with its attachments (My Messages and the staff inbox).
+MESSAGE_BYTES = limits.upload_bytes(MAX_ATTACHMENTS)
 QUESTIONNAIRE_FIELDS = form_definition.MAX_FIELDS * form_definition.MAX_CHOICES + 10
 
 
@@ -148,6 +152,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ScheduleController,
             StaffController,
             PaymentSettingsController,
+            ClientsController,
+            DemographicsController,
             PayController,
             TermsController,
             CardsController,

@@ -89,7 +89,13 @@ class TemplateDef:
     assign: tuple[str, ...] = ()
 
     def definition(self) -> dict:
-        return {"intro": self.intro, "fields": [f.to_json() for f in self.fields]}
+        # `assign` is kept so that a client created later gets the forms meant for them
+        # (portal.forms.assigning.assign_for_new_client).
+        return {
+            "intro": self.intro,
+            "fields": [f.to_json() for f in self.fields],
+            "assign": list(self.assign),
+        }
 
 
 def _text(value: Any, where: str, key: str, *, limit: int, required: bool = True) -> str:
