@@ -48,6 +48,7 @@ from portal.handlers.forms import FormsController
 from portal.handlers.health import healthz
 from portal.handlers.help import HelpController
 from portal.handlers.insurance import InsuranceController
+from portal.handlers.invitations import InvitationController, InviteController
 from portal.handlers.menu import add_menu_counts, note_menu_reader
 from portal.handlers.messages import MessagesController
 from portal.handlers.middleware import SessionAuthMiddleware, security_headers
@@ -154,6 +155,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PaymentSettingsController,
             ClientsController,
             DemographicsController,
+            InviteController,
+            InvitationController,
             PayController,
             TermsController,
             CardsController,
