@@ -3,16 +3,21 @@
 One copy of each for every test file: reading a page as the user reads it (`Page`), the
 page's CSRF token, signing in (`sign_in`, or a second browser already signed in,
 `signed_in`), posting a form as the page would, with or without htmx (`post_form`,
-`htmx_post`), and the mails the app has written (`mails`).
+`htmx_post`), the mails the app has written (`mails`), and a real SMTP server that keeps
+what the mail worker sends (`Inbox`, served by `smtp_server`).
 """
 
 from __future__ import annotations
 
+import email
 import html
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
+from aiosmtpd.controller import Controller
 from httpx import AsyncClient as AsyncTestClient
 from litestar import Litestar
 
@@ -114,3 +119,37 @@ async def mails(kind: str | None = None) -> list[dict]:
     if kind:
         query = query.where(OutboxMail.kind == kind)
     return await query
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what it receives; can refuse the first N."""
+
+    port: int  # set by smtp_server
+
+    def __init__(self, refuse: int = 0) -> None:
+        self.messages: list[email.message.Message] = []
+        self.refuse = refuse
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        with self.lock:
+            if self.refuse > 0:
+                self.refuse -= 1
+                return "451 4.3.0 Try again later"
+            self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@contextmanager
+def smtp_server(inbox: Inbox) -> Iterator[Inbox]:
+    """A real SMTP server for `inbox` on a free port of 127.0.0.1 (`inbox.port`), for the block."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    inbox.port = port
+    try:
+        yield inbox
+    finally:
+        controller.stop()

@@ -55,6 +55,11 @@ from portal.handlers.middleware import SessionAuthMiddleware, security_headers
 from portal.handlers.payments import CardsController, PayController, stripe_webhook
 from portal.handlers.profile import ProfileController
 from portal.handlers.profile_details import ProfileDetailsController
+from portal.handlers.register import (
+    ApprovalController,
+    RegisterController,
+    RegistrationSettingsController,
+)
 from portal.handlers.schedule import (
     AppointmentController,
     ScheduleController,
@@ -157,6 +162,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DemographicsController,
             InviteController,
             InvitationController,
+            RegisterController,
+            ApprovalController,
+            RegistrationSettingsController,
             PayController,
             TermsController,
             CardsController,

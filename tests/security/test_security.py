@@ -216,3 +216,47 @@ def test_reset_tokens_are_redacted_from_access_logs(caplog):
         )
     assert "SeCrEtToKeN_123" not in caplog.text
     assert "/password-reset/[redacted]" in caplog.text
+
+
+def test_registration_and_invitation_tokens_are_redacted_too():
+    from portal.core.redact import redact
+
+    assert (
+        redact("GET /register/verify/AbC_123-x HTTP/1.1")
+        == "GET /register/verify/[redacted] HTTP/1.1"
+    )
+    assert redact("GET /invitations/AbC_123-x") == "GET /invitations/[redacted]"
+    # The invitation's step routes carry no secret in their path and stay readable.
+    assert redact("POST /invitations/account") == "POST /invitations/account"
+    assert redact("POST /invitations/date-of-birth") == "POST /invitations/date-of-birth"
+
+
+def test_staff_client_searches_are_redacted_from_access_logs(caplog):
+    import logging
+
+    from portal.core import redact
+
+    redact.install()
+    with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+        for path in ("/staff/clients?q=Quinn%2C+Robert&status=new",
+                     "/staff/clients?status=active&q=03%2F14%2F1985&page=2",
+                     "/staff/clients?q=617-555-0142&q=again"):  # fmt: skip
+            logging.getLogger("uvicorn.access").info(
+                '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", path, "1.1", 200
+            )
+    for secret in ("Quinn", "Robert", "1985", "555", "again"):
+        assert secret not in caplog.text
+    assert "/staff/clients?q=[redacted]&status=new HTTP/1.1" in caplog.text
+    assert "/staff/clients?status=active&q=[redacted]&page=2" in caplog.text
+    assert "/staff/clients?q=[redacted]&q=[redacted] " in caplog.text
+
+
+def test_search_redaction_keeps_everything_else():
+    from portal.core.redact import redact
+
+    assert redact("GET /staff/clients?status=new&page=2") == "GET /staff/clients?status=new&page=2"
+    assert redact("GET /staff/clients?faq=1&q=x") == "GET /staff/clients?faq=1&q=[redacted]"
+    assert redact("GET /staff/clients?%71=Alice") == "GET /staff/clients?%71=[redacted]"
+    # Not a staff page: nothing there is a staff search (and the token rule still holds).
+    assert redact("GET /help?q=fees") == "GET /help?q=fees"
+    assert redact("GET /password-reset/AbC?q=1") == "GET /password-reset/[redacted]?q=1"

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
-import socket
 import stat
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -32,15 +31,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from portal.core import mail
 from portal.settings import Settings
 from portal.tables import OutboxMail
 from tests import factories
 from tests.browser import harness
-from tests.unit.test_mail import Inbox
-from tests.web import csrf_from, sign_in
+from tests.web import Inbox, csrf_from, sign_in, smtp_server
 
 # How long a mail worker waits between passes over the outbox (`Worker.run_forever`).
 WORKER_PAUSE = inspect.signature(mail.Worker.run_forever).parameters["interval"].default
@@ -62,15 +59,8 @@ class SlowInbox(Inbox):
 
 @pytest.fixture
 def smtp() -> Iterator[SlowInbox]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    inbox = SlowInbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    inbox.port = port
-    yield inbox
-    controller.stop()
+    with smtp_server(SlowInbox()) as inbox:
+        yield inbox
 
 
 @asynccontextmanager

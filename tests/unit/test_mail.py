@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import email
-import threading
 from datetime import timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from portal.core import mail
 from portal.core.clock import utcnow
@@ -16,38 +14,13 @@ from portal.settings import MailSettings
 from portal.tables import OutboxMail
 from tests import factories
 from tests.conftest import IS_POSTGRES
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps what it receives; can refuse the first N."""
-
-    def __init__(self, refuse: int = 0) -> None:
-        self.messages: list[email.message.Message] = []
-        self.refuse = refuse
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        with self.lock:
-            if self.refuse > 0:
-                self.refuse -= 1
-                return "451 4.3.0 Try again later"
-            self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
+from tests.web import Inbox, smtp_server
 
 
 @pytest.fixture
 def smtp():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    inbox.port = port
-    yield inbox
-    controller.stop()
+    with smtp_server(Inbox()) as inbox:
+        yield inbox
 
 
 def worker_for(smtp, tmp_path, name=None) -> mail.Worker:

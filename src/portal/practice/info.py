@@ -30,6 +30,9 @@ class PracticeInfo:
     # Whether clients can pay by card here: an owner or manager has entered the Stripe keys.
     # Read with the practice, so the dashboard offers "Make a payment" only when it can work.
     pays_online: bool = False
+    # Self-registration at /register (sign-in links to it) and whether new clients book at once.
+    self_registration: bool = False
+    book_before_approval: bool = False
 
 
 def format_address(row: dict, prefix: str = "") -> str:
@@ -86,4 +89,6 @@ def _practice_info(row: dict, *, pays_online: bool) -> PracticeInfo:
         two_factor_policy=row["two_factor_policy"],
         max_upcoming_online_bookings=row["max_upcoming_online_bookings"],
         pays_online=pays_online,
+        self_registration=row["self_registration"],
+        book_before_approval=row["book_before_approval"],
     )

@@ -18,7 +18,7 @@ from portal.core.db import parse_id, write_transaction
 from portal.core.errors import Conflict, Invalid
 from portal.practice.info import PracticeInfo, format_address
 from portal.scheduling import slots as scheduling
-from portal.scheduling.online_limit import booking_limit_reason
+from portal.scheduling.online_limit import approval_reason, booking_limit_reason
 from portal.scheduling.slots import TELEHEALTH, DateException, Place, Rules, WeeklyHours
 from portal.tables import (
     Appointment,
@@ -99,6 +99,10 @@ async def choices(
         Provider.slot_minutes, Provider.min_notice_hours, Provider.horizon_days,
     ).where(Provider.active.eq(True), Provider.practice == client["practice"]).order_by(Provider.display_name)  # fmt: skip
     c = Choices(providers=providers)
+    # Said up front, before any choice: a self-registered client waiting for approval.
+    c.reason = await approval_reason(client, practice)
+    if c.reason:
+        return c
     c.provider = next((p for p in providers if p["id"] == provider_id), None)
     if c.provider is None:
         return c

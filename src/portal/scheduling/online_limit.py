@@ -1,5 +1,6 @@
-"""The limit on upcoming appointments a client may book online (issue 15 adds a value per
-provider: `online_booking_limit` is where it will be read).
+"""Who may book online: the limit on upcoming appointments a client may book online (issue
+15 adds a value per provider: `online_booking_limit` is where it will be read), and a
+self-registered client waiting for the practice's approval (`approval_reason`).
 
 Only online bookings count (`appointment.booked_online`): visits staff booked, such as
 standing weekly ones, never stop a client from booking.
@@ -10,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from portal.practice.info import PracticeInfo
-from portal.tables import Appointment
+from portal.tables import Appointment, Practice
 from portal.tables.scheduling import AppointmentStatus
 
 # Appointments that still hold a place: what the limit counts.
@@ -48,3 +49,27 @@ async def booking_limit_reason(
         return f"Appointments can't be booked online. {call} to book."
     noun = "appointment" if held == 1 else "appointments"
     return f"You already have {held} upcoming {noun} booked. {call} to book more."
+
+
+async def approval_reason(client: dict, practice: PracticeInfo | None) -> str:
+    """Why a self-registered client may not book online yet (staff have not approved them and
+    the practice does not let new clients book before approval); empty if they may.
+
+    Reads the practice's choice only for a client who is waiting, so other clients' pages
+    cost no query.
+    """
+    if not client.get("self_registered") or client.get("approved_at") is not None:
+        return ""
+    row = (
+        await Practice.select(Practice.book_before_approval)
+        .where(Practice.id == client["practice"])
+        .first()
+    )
+    if row and row["book_before_approval"]:
+        return ""
+    phone = practice.phone if practice else ""
+    call = f"Call {phone}" if phone else "Call the practice"
+    return (
+        "The practice will confirm your registration before you can book online. "
+        f"{call} to book now."
+    )
