@@ -36,7 +36,7 @@ from portal.messaging.threads import ThreadView
 NOTICES = {"sent": "Your message was sent."}
 
 
-async def _read_form(request: Request) -> tuple[dict[str, str], list[Upload]]:
+async def read_message_form(request: Request) -> tuple[dict[str, str], list[Upload]]:
     """The text fields (as typed, bounded) and the attached files (at most 10 MB + 1 read)."""
     form = await request.form()
     text = {
@@ -85,7 +85,7 @@ class MessagesController(Controller):
                 "may_send": recipients.may_send(client),
                 "draft": draft,
                 "errors": errors or {},
-                **_limits(),
+                **message_limits(),
             },
             fragment="partials/messaging/compose.html",
             status_code=status_code,
@@ -102,7 +102,7 @@ class MessagesController(Controller):
     async def create(
         self, request: Request, client: NamedDependency[dict], actor: NamedDependency[Actor]
     ) -> Response:
-        text, files = await _read_form(request)
+        text, files = await read_message_form(request)
         to = parse_id(text["to"])
         try:
             thread_id = await sending.start_thread(
@@ -133,7 +133,7 @@ class MessagesController(Controller):
                 "notice": notice,
                 "errors": errors or {},
                 "draft": {"body": body},
-                **_limits(),
+                **message_limits(),
             },
             fragment="partials/messaging/thread.html",
             status_code=status_code,
@@ -156,7 +156,7 @@ class MessagesController(Controller):
         self, request: Request, thread_id: FromPath[int], client: NamedDependency[dict],
         actor: NamedDependency[Actor],
     ) -> Response:  # fmt: skip
-        text, files = await _read_form(request)
+        text, files = await read_message_form(request)
         try:
             await sending.reply(thread_id, actor=actor, body=text["body"], files=files)
         except (Invalid, Refused) as exc:  # NotFound (not their thread) goes on: 404
@@ -183,7 +183,8 @@ class MessagesController(Controller):
         )
 
 
-def _limits() -> dict:
+def message_limits() -> dict:
+    """The attachment and length limits the compose and reply forms show (and check)."""
     return {
         "max_bytes": uploads.MAX_BYTES,
         "max_files": MAX_ATTACHMENTS,

@@ -4,6 +4,10 @@ A client may start a thread with their providers (the providers they have
 appointments with) and with the practice's designated scheduler and biller,
 while their file is not closed (`may_send`). Staff appear by provider name, else
 by the desk they hold (Scheduling, Billing), else by their role.
+
+Writing to the designated scheduler or biller (who is not also the client's provider) is
+writing to that desk (`Recipient.desk`): the thread is stored with it, and every member of
+the desk reads it in the staff inbox (portal.staff.access.thread_clause).
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ class Recipient:
     user_id: int
     name: str
     about: str
+    # "scheduling" or "billing": the client writes to that desk of the practice; "" to a person.
+    desk: str = ""
 
 
 async def _designated(practice_id: int) -> dict:
@@ -71,19 +77,21 @@ async def recipients(client: dict) -> list[Recipient]:
             found[row["user_id"]] = Recipient(row["user_id"], _provider_name(row), "your provider")
     practice = await _designated(client["practice"])
     desks = [
-        ("scheduler", "Scheduling", "appointments and rescheduling"),
-        ("biller", "Billing", "bills, payments and insurance"),
+        ("scheduler", "Scheduling", "appointments and rescheduling", "scheduling"),
+        ("biller", "Billing", "bills, payments and insurance", "billing"),
     ]
-    for key, name, about in desks:
+    for key, name, about, desk in desks:
         user_id = practice.get(key)
         if user_id is None or not practice.get(f"{key}_active"):
             continue
         if user_id in found:
+            # One person at both desks: the thread goes to the first (scheduling); a
+            # client's own provider who also holds a desk is written to as the provider.
             seen = found[user_id]
             both = "Scheduling and billing" if seen.name == "Scheduling" else seen.name
-            found[user_id] = Recipient(user_id, both, f"{seen.about}; {about}")
+            found[user_id] = Recipient(user_id, both, f"{seen.about}; {about}", seen.desk)
         else:
-            found[user_id] = Recipient(user_id, name, about)
+            found[user_id] = Recipient(user_id, name, about, desk)
     return list(found.values())
 
 

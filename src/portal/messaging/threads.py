@@ -1,7 +1,8 @@
 """My Messages: reading threads, their messages and attachments, unread counts.
 
-A thread is between one client and one staff member (`portal.messaging.sending`
-writes them). Unread = messages from the other side after the reader's
+A thread is between one client and the practice: written to one staff member or to a
+desk (`portal.messaging.sending` writes them), answered by its assignee or anyone the
+staff inbox lets read it; the client sees each reply under its sender's name. Unread = messages from the other side after the reader's
 `ThreadRead` mark. Counts are one query however many threads or messages there
 are. No unique index guards (thread, user) in `thread_read`, so readers take
 MAX(last_read_at): a duplicate mark written by two tabs at once changes nothing.
@@ -24,6 +25,8 @@ from portal.tables import Message, MessageAttachment, MessageThread, ThreadRead
 
 NO_SUCH_THREAD = "No such conversation."
 NO_SUCH_FILE = "No such file."
+# How a client sees a thread written to a desk (portal.messaging.recipients).
+DESK_NAMES = {"scheduling": "Scheduling", "billing": "Billing"}
 DAMAGED = (
     "This file is damaged and cannot be downloaded. Please tell the practice so they can "
     "send it again."
@@ -133,6 +136,7 @@ async def threads(client: dict, user_id: int) -> list[ThreadSummary]:
             MessageThread.staff,
             MessageThread.subject,
             MessageThread.last_message_at,
+            MessageThread.desk,
         )
         .where(MessageThread.client == client["id"])
         .order_by(MessageThread.last_message_at, ascending=False)
@@ -149,7 +153,7 @@ async def threads(client: dict, user_id: int) -> list[ThreadSummary]:
         ThreadSummary(
             id=r["id"],
             subject=r["subject"],
-            staff_name=names.get(r["staff"], "The practice"),
+            staff_name=DESK_NAMES.get(r["desk"]) or names.get(r["staff"], "The practice"),
             last_message_at=r["last_message_at"],
             unread=unread.get(r["id"], 0),
         )
@@ -157,20 +161,20 @@ async def threads(client: dict, user_id: int) -> list[ThreadSummary]:
     ]
 
 
-async def thread_view(thread_id: int, client: dict, user_id: int) -> ThreadView:
-    """One of this client's threads with its messages and attachments; NotFound if not theirs."""
-    thread = (
-        await MessageThread.select(
-            MessageThread.id,
-            MessageThread.subject,
-            MessageThread.staff,
-            MessageThread.staff.active.as_alias("staff_active"),
-        )
-        .where(MessageThread.id == thread_id, MessageThread.client == client["id"])
-        .first()
-    )
-    if thread is None:
-        raise NotFound(NO_SUCH_THREAD)
+def _answering(thread: dict) -> tuple[int, bool]:
+    """Who answers the thread for the practice (the assignee while active, else the staff
+    member it was written to) and whether anyone there still takes messages."""
+    if thread["assignee"] is not None and thread["assignee_active"]:
+        return thread["assignee"], True
+    return thread["staff"], bool(thread["staff_active"])
+
+
+async def thread_contents(
+    thread_id: int, reader_id: int
+) -> tuple[list[dict], dict[int, list[Attachment]], datetime | None]:
+    """A thread's messages (oldest first), their attachments by message id, and the reader's
+    read mark (None before their first read): what the client's and the staff inbox's views
+    of a thread are made of, in three queries."""
     messages = (
         await Message.select(Message.id, Message.sender, Message.body, Message.created_at)
         .where(Message.thread == thread_id)
@@ -194,15 +198,42 @@ async def thread_view(thread_id: int, client: dict, user_id: int) -> ThreadView:
             Attachment(f["id"], f["name"], f["content_type"], f["size"])
         )
     marks = await ThreadRead.select(ThreadRead.last_read_at).where(
-        ThreadRead.thread == thread_id, ThreadRead.user == user_id
+        ThreadRead.thread == thread_id, ThreadRead.user == reader_id
     )
     read_at = max((m["last_read_at"] for m in marks), default=None)
-    staff_name = (await staff_names(client["practice"], [thread["staff"]]))[thread["staff"]]
+    return messages, by_message, read_at
+
+
+async def thread_view(thread_id: int, client: dict, user_id: int) -> ThreadView:
+    """One of this client's threads with its messages and attachments; NotFound if not theirs.
+
+    Each staff message is labelled with its sender as the practice shows them to clients
+    (portal.messaging.recipients.staff_names), so the client sees who replied."""
+    thread = (
+        await MessageThread.select(
+            MessageThread.id,
+            MessageThread.subject,
+            MessageThread.staff,
+            MessageThread.staff.active.as_alias("staff_active"),
+            MessageThread.assigned_to.as_alias("assignee"),
+            MessageThread.assigned_to.active.as_alias("assignee_active"),
+            MessageThread.desk,
+        )
+        .where(MessageThread.id == thread_id, MessageThread.client == client["id"])
+        .first()
+    )
+    if thread is None:
+        raise NotFound(NO_SUCH_THREAD)
+    messages, by_message, read_at = await thread_contents(thread_id, user_id)
+    answering, active = _answering(thread)
+    senders = {m["sender"] for m in messages if m["sender"] != user_id}
+    names = await staff_names(client["practice"], [answering, *senders])
+    staff_name = DESK_NAMES.get(thread["desk"]) or names.get(answering, "The practice")
     shown = [
         ShownMessage(
             id=m["id"],
             mine=m["sender"] == user_id,
-            sender_name="You" if m["sender"] == user_id else staff_name,
+            sender_name="You" if m["sender"] == user_id else names.get(m["sender"], "The practice"),
             body=m["body"],
             created_at=m["created_at"],
             new=m["sender"] != user_id and (read_at is None or m["created_at"] > read_at),
@@ -213,9 +244,9 @@ async def thread_view(thread_id: int, client: dict, user_id: int) -> ThreadView:
     return ThreadView(
         id=thread["id"],
         subject=thread["subject"],
-        staff_id=thread["staff"],
+        staff_id=answering,
         staff_name=staff_name,
-        staff_active=bool(thread["staff_active"]),
+        staff_active=active,
         messages=shown,
     )
 
@@ -245,8 +276,14 @@ async def download(attachment_id: int, *, actor: Actor) -> dict:
     )
     if row is None or actor.user_id not in (row["staff"], row["client_user"]):
         raise NotFound(NO_SUCH_FILE)
+    return await fetch_attachment(attachment_id, row["file"], actor=actor)
+
+
+async def fetch_attachment(attachment_id: int, file_id: int, *, actor: Actor) -> dict:
+    """The attachment's stored file, its bytes checked (damaged: Conflict), the download
+    audited; for a reader the caller has already let in (client or staff inbox)."""
     try:
-        stored = await uploads.fetch(row["file"])
+        stored = await uploads.fetch(file_id)
     except uploads.IntegrityError as exc:
         await audit.record(
             "file.integrity_failed",
