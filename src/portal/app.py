@@ -69,6 +69,7 @@ from portal.handlers.schedule import (
 from portal.handlers.staff import PaymentSettingsController, StaffController
 from portal.handlers.staff_clients import ClientsController, DemographicsController
 from portal.handlers.staff_inbox import InboxController
+from portal.handlers.staff_record import ClientRecordController
 from portal.handlers.static import static_file
 from portal.handlers.terms import TermsController
 from portal.insurance import policy as insurance
@@ -161,6 +162,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PaymentSettingsController,
             ClientsController,
             DemographicsController,
+            ClientRecordController,
             # A staff reply takes attachments like a client's message (its own limit).
             Router(path="/", route_handlers=[InboxController], request_max_body_size=MESSAGE_BYTES),
             InviteController,

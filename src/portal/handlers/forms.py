@@ -35,6 +35,24 @@ NOTICES = {
 }
 
 
+async def response_pdf(
+    request: Request, a: Assignment, client: dict, practice: PracticeInfo, filename: str, *,
+    inline: bool,
+) -> Response:  # fmt: skip
+    """A submitted response as a PDF (`pages/forms/response_pdf.html`): the client's download
+    here, the staff record's (portal.handlers.staff_record)."""
+    context = {
+        "form": a,
+        "answers": answers.shown(a),
+        "client": client,
+        "practice": practice,
+        "printed_at": utcnow(),
+    }
+    return await pdf_response(
+        request, "pages/forms/response_pdf.html", context, filename, inline=inline
+    )
+
+
 def _context(a: Assignment, **extra) -> dict:
     context = {"form": a, **extra}
     if a.is_open:
@@ -130,15 +148,7 @@ class FormsController(Controller):
         practice: NamedDependency[PracticeInfo],
     ) -> Response:  # fmt: skip
         a = await assignments.response(client["id"], assignment_id)
-        context = {
-            "form": a,
-            "answers": answers.shown(a),
-            "client": client,
-            "practice": practice,
-            "printed_at": utcnow(),
-        }
-        filename = f"{a.slug}-{a.id}.pdf"
         # Reached from "Download PDF" links (the response's view is its page): saved, not opened.
-        return await pdf_response(
-            request, "pages/forms/response_pdf.html", context, filename, inline=False
+        return await response_pdf(
+            request, a, client, practice, f"{a.slug}-{a.id}.pdf", inline=False
         )
