@@ -449,9 +449,10 @@ async def test_task_rows_carry_their_actions(http):
     assert 'hx-target="#w-appointments"' in confirm and 'hx-disable="find button"' in confirm
     assert 'name="_csrf_token"' in confirm
     assert re.search(r'<button type="submit" class="primary">Confirm<span', confirm)
-    # Pay and the others: one link each, shaped as a button.
+    # The others: one link each, shaped as a button. This practice takes no cards yet, so
+    # the balance's is "How to pay" (tests/http/test_dashboard_balance.py: "Pay" with cards).
     assert (
-        '<a class="button" href="/pay">Pay<span class="visually-hidden">: You have a balance'
+        '<a class="button" href="/pay">How to pay<span class="visually-hidden">: You have a balance'
         in (rows["balance"])
     )
     assert '<a class="button" href="/profile/two-factor">Turn on<span' in rows["two-factor"]
