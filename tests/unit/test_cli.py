@@ -281,7 +281,8 @@ def test_without_password_each_fresh_database_gets_its_own_random_one(demos):
 def test_if_empty_on_an_empty_database_seeds_it(demos):
     root = demos.if_empty.root
     assert scalar(root, "SELECT count(*) FROM practice") == 1
-    assert scalar(root, "SELECT count(*) FROM client") == 20
+    # Twenty with portal accounts, and two for the staff side: one to invite, one waiting.
+    assert scalar(root, "SELECT count(*) FROM client") == 22
     assert "Demo practice ready" in demos.if_empty.result.stdout
 
 
@@ -619,7 +620,7 @@ def test_users_create_client_joins_the_practice_and_can_sign_in(seeded_copy):
     assert (row["first_name"], row["last_name"], row["role"]) == ("Ana", "Lopez", "client")
     assert row["practice"] == scalar(seeded_copy, "SELECT id FROM practice")
     assert verify_password(row["password_hash"], "a fine passphrase")
-    assert scalar(seeded_copy, "SELECT count(*) FROM client") == 21
+    assert scalar(seeded_copy, "SELECT count(*) FROM client") == 23
 
 
 def test_users_create_provider_gets_a_provider_profile(seeded_copy):
@@ -729,3 +730,22 @@ def test_run_warns_on_the_console_when_public_url_does_not_match(tmp_path):
     port = _free_port()
     err = _run_until_listening(tmp_path, port, PORTAL_SERVER_PUBLIC_URL=f"http://127.0.0.1:{port}")
     assert "WARNING" not in err and "public_url" not in err, err
+
+
+def test_demo_gives_the_staff_side_something_to_show(demos):
+    root = demos.known.root
+    labels = [r["label"] for r in query(root, "SELECT label FROM custom_field ORDER BY position")]
+    assert labels == ["Referred by", "Preferred language", "Consent to leave voicemail"]
+    # Someone to invite (no account yet) and someone waiting for approval.
+    assert query(root, 'SELECT id FROM client WHERE "user" IS NULL AND NOT self_registered')
+    [waiting] = query(root, "SELECT * FROM client WHERE self_registered AND approved_at IS NULL")
+    assert waiting["registration_message"]
+    # Every client who sees a provider is assigned to them; desk threads are marked.
+    unassigned = query(
+        root,
+        "SELECT a.client FROM appointment a LEFT JOIN client_provider cp"
+        " ON cp.client = a.client AND cp.provider = a.provider WHERE cp.id IS NULL",
+    )
+    assert not unassigned
+    desks = {r["desk"] for r in query(root, "SELECT desk FROM thread")}
+    assert "billing" in desks  # the question about a statement went to the billing desk

@@ -80,6 +80,9 @@ THREADS = [
 ]
 
 
+DESKS = {"scheduler": "scheduling", "biller": "billing"}
+
+
 async def _user_id(username: str) -> int | None:
     row = await User.select(User.id).where(User.username == username).first()
     return row["id"] if row else None
@@ -107,6 +110,9 @@ async def seed_demo(practice_id: int, client_username: str = "client") -> None:
                 MessageThread(
                     client=client["id"],
                     staff=staff,
+                    # Written to the designated scheduler or biller: their desk's thread.
+                    desk=DESKS.get(spec["staff"], ""),
+                    assigned_to=staff,
                     subject=spec["subject"],
                     created_at=started,
                     last_message_at=started,

@@ -380,4 +380,8 @@ async def seed(password: str | None = None, *, rng_seed: int = 7) -> DemoResult:
     from portal.demo.messages import seed_demo as seed_messages
 
     await seed_messages(practice)
+
+    from portal.demo.staff import seed_demo as seed_staff_side
+
+    await seed_staff_side(practice)
     return DemoResult(password=password, usernames=usernames)
