@@ -121,10 +121,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.fixturenames.append("empty_tables")
 
 
-@pytest.fixture
-async def empty_tables(settings: Settings) -> AsyncIterator[None]:
-    """Every database test starts with empty tables (faster than a database per test)."""
-    yield
+async def empty_all_tables(settings: Settings) -> None:
+    """Delete every row of every table (and forget the practice this process kept)."""
     practice_info.changed()
     engine = db.make_engine(settings)
     names = [t._meta.tablename for t in reversed(ALL_TABLES)]
@@ -133,6 +131,13 @@ async def empty_tables(settings: Settings) -> AsyncIterator[None]:
     else:
         for name in names:
             await engine.run_ddl(f'DELETE FROM "{name}"')  # noqa: S608 - our table names
+
+
+@pytest.fixture
+async def empty_tables(settings: Settings) -> AsyncIterator[None]:
+    """Every database test starts with empty tables (faster than a database per test)."""
+    yield
+    await empty_all_tables(settings)
 
 
 def client_for(app: Litestar, base_url: str = "http://testserver.local") -> httpx.AsyncClient:
