@@ -75,6 +75,7 @@ from portal.handlers.terms import TermsController
 from portal.insurance import policy as insurance
 from portal.messaging import threads as messaging
 from portal.messaging.sending import MAX_ATTACHMENTS
+from portal.practice import info as practice_info
 from portal.practice.info import PracticeInfo, current_practice
 from portal.scheduling import appointments
 from portal.settings import Settings, load
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load()
     tasks.use(TASK_SOURCES)
     menu.use(MENU_COUNTS)
+    practice_info.keep_for(settings.server.practice_refresh_seconds)
     redact.install()
     engine = db.make_engine(settings)
     db.bind(engine)

@@ -37,9 +37,15 @@ class ServerSettings(msgspec.Struct, kw_only=True):
     # networks ("127.0.0.1", "10.0.0.0/8"). Empty: no forwarded header is read, the peer
     # address is the client's.
     trusted_proxies: list[str] = msgspec.field(default_factory=list)
+    # Seconds each process keeps the practice's details (name, time zone, rules, whether it
+    # takes cards) before reading them again. A change made in this process shows at once;
+    # other workers see it within this time. 0: read them on every request.
+    practice_refresh_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         self.trusted_proxies = [_proxy(value) for value in self.trusted_proxies]
+        if not 0 <= self.practice_refresh_seconds <= 3600:
+            raise ValueError("server.practice_refresh_seconds: between 0 and 3600")
 
 
 def _proxy(value: str) -> str:

@@ -121,6 +121,9 @@ def start_server(
         # No mail worker in the live server: it would claim the outbox rows that the
         # in-process tests (sharing this database) send and count themselves.
         PORTAL_SERVER_RUN_WORKER="false",
+        # The tests change the practice from their own process (the payment keys, its
+        # rules): the server reads it on every request rather than keeping it 30 s.
+        PORTAL_SERVER_PRACTICE_REFRESH_SECONDS="0",
     )
     if stripe_url:  # localstripe, and its fake Stripe.js
         env.update(

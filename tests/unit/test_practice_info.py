@@ -50,3 +50,16 @@ async def test_no_practice_yet_is_not_kept():
     assert await info.current_practice() is None
     await Practice.insert(Practice(name="Later", time_zone="America/New_York"))  # nobody told
     assert (await info.current_practice()).name == "Later"
+
+
+async def test_a_process_may_be_told_to_read_the_practice_every_time():
+    await factories.practice(name="Harbor Counseling")
+    engine = Practice._meta.db
+    info.keep_for(0)  # server.practice_refresh_seconds = 0
+    try:
+        with count_queries(engine) as seen:
+            await info.current_practice()
+            await info.current_practice()
+        assert len(seen) == 4  # the practice and its card payments, twice
+    finally:
+        info.keep_for(30)

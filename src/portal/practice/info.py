@@ -8,6 +8,7 @@ command) sees a change within `REFRESH` seconds.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -33,6 +34,38 @@ class PracticeInfo:
     # Self-registration at /register (sign-in links to it) and whether new clients book at once.
     self_registration: bool = False
     book_before_approval: bool = False
+    # The documents clients may open in My Account (`settings["client_documents"]`; all when
+    # unset): read with the practice, so My Account and each document's URL check it for free.
+    client_documents: frozenset[str] = frozenset(("receipts", "statements", "superbills", "fsa"))
+
+    def offers(self, document: str) -> bool:
+        return document in self.client_documents
+
+
+# The documents a practice may offer its clients, in the order staff see them.
+DOCUMENTS = {
+    "receipts": "Receipts",
+    "statements": "Statements",
+    "superbills": "Superbills",
+    "fsa": "FSA statements",
+}
+
+
+def settings_of(row: dict) -> dict:
+    """The practice's `settings` JSON object (a string on SQLite unless loaded as JSON)."""
+    raw = row.get("settings")
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def client_documents(settings: dict) -> frozenset[str]:
+    chosen = settings.get("client_documents")
+    if not isinstance(chosen, list):
+        return frozenset(DOCUMENTS)
+    return frozenset(chosen) & frozenset(DOCUMENTS)
 
 
 def format_address(row: dict, prefix: str = "") -> str:
@@ -42,8 +75,15 @@ def format_address(row: dict, prefix: str = "") -> str:
     return ", ".join(p for p in (street, g("city"), region) if p)
 
 
-REFRESH = 30.0  # seconds a process keeps the practice before reading it again
+REFRESH = 30.0  # seconds a process keeps the practice before reading it again (keep_for)
 _kept: tuple[float, PracticeInfo] | None = None
+
+
+def keep_for(seconds: float) -> None:
+    """How long this process keeps the practice (`server.practice_refresh_seconds`)."""
+    global REFRESH
+    REFRESH = float(seconds)
+    changed()
 
 
 def changed() -> None:
@@ -91,4 +131,5 @@ def _practice_info(row: dict, *, pays_online: bool) -> PracticeInfo:
         pays_online=pays_online,
         self_registration=row["self_registration"],
         book_before_approval=row["book_before_approval"],
+        client_documents=client_documents(settings_of(row)),
     )
