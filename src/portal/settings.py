@@ -40,7 +40,7 @@ class ServerSettings(msgspec.Struct, kw_only=True):
     # Seconds each process keeps the practice's details (name, time zone, rules, whether it
     # takes cards) before reading them again. A change made in this process shows at once;
     # other workers see it within this time. 0: read them on every request.
-    practice_refresh_seconds: float = 30.0
+    practice_refresh_seconds: int = 30
 
     def __post_init__(self) -> None:
         self.trusted_proxies = [_proxy(value) for value in self.trusted_proxies]
