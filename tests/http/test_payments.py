@@ -482,12 +482,14 @@ async def test_account_ledger_statement_and_pdfs_match_the_ledger(http, settings
 
 
 async def test_documents_follow_the_practice_setting(http, settings):
+    from portal.practice import info as practice_info
     from portal.tables import Practice
 
     env = await setup_client(http, settings)
     await Practice.update(
         {Practice.settings: json.dumps({"client_documents": ["statements"]})}
     ).where(Practice.id == env["practice"])
+    practice_info.changed()  # written behind the app's back: tell it, as settings pages do
     page = (await http.get("/account")).text
     assert "View statement" in page and "View superbill" not in page and "FSA" not in page
     assert (await http.get("/account/fsa")).status_code == 404
@@ -507,3 +509,26 @@ async def test_no_page_has_a_field_that_would_post_a_card_number(http, settings,
         # The one "card" field chooses a saved card or a new one: ids, never numbers.
         for value in re.findall(r'name="card" value="([^"]*)"', page):
             assert value == "new" or (value.isdigit() and len(value) < 10), (path, value)
+
+
+async def test_without_receipts_a_payment_ends_on_the_account_not_on_a_404(
+    http, settings, localstripe
+):
+    from portal.practice import info as practice_info
+    from portal.tables import Practice
+
+    env = await setup_client(http, settings)
+    await Practice.update(
+        {Practice.settings: json.dumps({"client_documents": ["statements"]})}
+    ).where(Practice.id == env["practice"])
+    practice_info.changed()
+    await pay_with_new_card(http, localstripe, amount="50.00")
+    page, key = await pay_page(http)
+    [radio] = [c for c in without_js(page).controls if c.get("name") == "card"]
+    r = await http.post(
+        "/pay",
+        data={"amount": "40.00", "key": key, "card": radio["value"], "_csrf_token": csrf_from(page)},
+    )  # fmt: skip
+    assert r.status_code == 303 and r.headers["location"] == "/account"
+    sent = [m for m in await mails() if "/account/receipts/" in m["body"]]
+    assert not sent, "a mail links a receipt the client may not open"

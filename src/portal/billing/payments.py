@@ -253,7 +253,10 @@ async def record_payment(
                     "payment_received",
                     amount=money(cents),
                     practice_name=actor.practice_name,
-                    link=f"{actor.portal_url}/account/receipts/{entry['id']}",
+                    # The receipt, or My Account when the practice keeps receipts from clients.
+                    link=f"{actor.portal_url}/account/receipts/{entry['id']}"
+                    if actor.practice is None or actor.practice.offers("receipts")
+                    else f"{actor.portal_url}/account",
                 )
     return entry["id"]
 

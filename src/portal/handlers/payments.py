@@ -163,10 +163,14 @@ class PayController(Controller):
                     context={
                         "entry_id": outcome.ledger_entry_id,
                         "balance": await ledger.balance(client["id"]),
+                        "practice": practice,
                     },
                     headers={"HX-Trigger": LEDGER_CHANGED},
                 )
-            return Redirect(f"/account/receipts/{outcome.ledger_entry_id}", status_code=303)
+            # The receipt, unless the practice keeps receipts from clients: then My Account.
+            if practice.offers("receipts"):
+                return Redirect(f"/account/receipts/{outcome.ledger_entry_id}", status_code=303)
+            return Redirect("/account", status_code=303)
         page = (request, client, practice, gateway, settings)
         if outcome.status == "requires_action":
             return await self._page(*page, amount=amount_text, action_secret=outcome.client_secret)
