@@ -70,6 +70,8 @@ from portal.handlers.staff import PaymentSettingsController, StaffController
 from portal.handlers.staff_clients import ClientsController, DemographicsController
 from portal.handlers.staff_inbox import InboxController
 from portal.handlers.staff_record import ClientRecordController
+from portal.handlers.staff_services import LocationsController, ServicesController
+from portal.handlers.staff_settings import PracticeSettingsController
 from portal.handlers.static import static_file
 from portal.handlers.terms import TermsController
 from portal.insurance import policy as insurance
@@ -164,6 +166,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PaymentSettingsController,
             ClientsController,
             DemographicsController,
+            PracticeSettingsController,
+            ServicesController,
+            LocationsController,
             ClientRecordController,
             # A staff reply takes attachments like a client's message (its own limit).
             Router(path="/", route_handlers=[InboxController], request_max_body_size=MESSAGE_BYTES),

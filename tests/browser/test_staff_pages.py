@@ -27,6 +27,9 @@ STAFF_MENU = [
     "Staff home",
     "Clients",
     "Inbox",
+    "Practice settings",
+    "Services",
+    "Locations",
     "Custom demographics",
     "Self-registration",
     "Payment processing",
@@ -100,6 +103,9 @@ async def test_every_staff_page_at_320px_with_and_without_javascript(
         "/staff/settings/demographics",
         "/staff/settings/registration",
         "/staff/settings/payments",
+        "/staff/settings/practice",
+        "/staff/settings/services",
+        "/staff/settings/locations",
     ):
         assert must in reached, f"{must} was never reached from the staff menu and pages"
     report = "\n".join(f"{url}:\n    " + "\n    ".join(p) for url, p in failures.items())

@@ -108,6 +108,7 @@ async def build(settings) -> World:  # noqa: ANN001 - the test settings
     )  # fmt: skip
     svc = await factories.service(p)
     loc = await factories.location(p)
+    w.ids["service_id"], w.ids["location_id"] = svc, loc
     hashed = await _password_hash()
 
     async def user(name: str, role: Role) -> int:

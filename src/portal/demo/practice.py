@@ -213,6 +213,8 @@ async def seed(password: str | None = None, *, rng_seed: int = 7) -> DemoResult:
                 price_cents=price,
                 client_may_schedule=schedulable,
                 telehealth_allowed=tele,
+                # Booked online by new clients only; others call the practice.
+                new_clients_only=name == "Initial assessment",
             )
         ).returning(Service.id)
         services.append({"id": row[0]["id"], "minutes": minutes, "price": price, "name": name})

@@ -3,7 +3,8 @@
 Each document is an HTML page that prints well (the "view", shown in the browser) and
 the same template rendered to PDF at `.../pdf`, which only the "Download as PDF" links
 reach: it is sent as an attachment, saved rather than opened. Which documents clients
-see follows the practice's setting.
+see follows the practice's setting (`PracticeInfo.client_documents`, read with the
+practice: no query): a document turned off is not offered and its page and PDF are a 404.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from litestar.response import Template
 
 from portal.billing import ledger, statements
 from portal.core.clock import utcnow
-from portal.core.errors import Invalid
+from portal.core.errors import Invalid, NotFound
 from portal.handlers.base import pdf_response, provide_client, render, signed_in
 from portal.handlers.errors import status_of
 from portal.practice.info import PracticeInfo
@@ -60,7 +61,8 @@ class AccountController(Controller):
 
     async def _context(self, kind: str, client: dict, practice: PracticeInfo, **extra) -> dict:
         """What every document shows (after checking the practice offers it)."""
-        await statements.require_document(practice.id, kind)
+        if not practice.offers(kind):
+            raise NotFound("Your practice does not offer this document online.")
         return {"practice": practice, "client": client, **extra}
 
     @get("/")
@@ -79,7 +81,7 @@ class AccountController(Controller):
                 "practice": practice,
                 "lines": list(reversed(all_lines)),
                 "balance": await ledger.balance(client["id"]),
-                "documents": await statements.visible_documents(practice.id),
+                "documents": practice.client_documents,
                 "service_dates": await statements.service_dates(client["id"]),
                 "today": today,
                 "year_ago": today - timedelta(days=365),

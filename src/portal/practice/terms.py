@@ -11,6 +11,7 @@ from portal.core import audit
 from portal.core.actor import Actor
 from portal.core.clock import utcnow
 from portal.core.db import write_transaction
+from portal.core.errors import Invalid
 from portal.tables import TermsAcceptance, TermsVersion
 from portal.tables.accounts import Session
 
@@ -65,17 +66,61 @@ async def accept(terms_id: int, actor: Actor) -> bool:
     return True
 
 
-async def publish(version: str, body: str, title: str = "Terms of service") -> int:
-    if not version.strip() or not body.strip():
-        raise ValueError("A version name and the terms' text are both needed.")
-    if await TermsVersion.exists().where(TermsVersion.version == version.strip()):
-        raise ValueError(
-            f"Version {version!r} is already published; give the new one another name."
-        )
-    row = await TermsVersion.insert(
-        TermsVersion(version=version.strip(), title=title, body=body.strip(), published_at=utcnow())
-    ).returning(TermsVersion.id)
+class BadTerms(Invalid, ValueError):
+    """A version that cannot be published: by field (`version`, `text`) for the settings page,
+    and a ValueError still for `portal terms publish`, which prints its message."""
+
+
+MAX_VERSION = 40  # terms_version.version
+
+
+async def publish(
+    version: str, body: str, title: str = "Terms of service", actor: Actor | None = None
+) -> int:
+    """Publish a new version: every client accepts it at their next sign-in (sessions already
+    open carry on, as they would after `portal terms publish`). From the settings page
+    (`actor` given) it is audited as a change of the practice's terms."""
+    version, body = version.strip(), body.replace("\r\n", "\n").strip()
+    errors = {}
+    if not version:
+        errors["version"] = "Give the new version a name, for example 2027-01."
+    elif len(version) > MAX_VERSION:
+        errors["version"] = f"Keep the version's name under {MAX_VERSION} characters."
+    if not body:
+        errors["text"] = "Enter the terms' text."
+    if errors:
+        message = "A version name and the terms' text are both needed."
+        raise BadTerms(message if len(errors) == 2 else "", errors)
+    async with write_transaction():
+        if await TermsVersion.exists().where(TermsVersion.version == version):
+            raise BadTerms(
+                errors={
+                    "version": f"Version {version!r} is already published; "
+                    "give the new one another name."
+                }
+            )
+        before = await current()
+        row = await TermsVersion.insert(
+            TermsVersion(version=version, title=title, body=body, published_at=utcnow())
+        ).returning(TermsVersion.id)
+        if actor is not None:
+            await audit.record(
+                "practice.settings_changed",
+                actor_id=actor.user_id,
+                ip=actor.ip,
+                subject="terms",
+                detail={
+                    "section": "terms",
+                    "old": {"version": before["version"] if before else None},
+                    "new": {"version": version},
+                },
+            )
     return row[0]["id"]
+
+
+async def accepted_count(terms_id: int) -> int:
+    """How many people accepted this version."""
+    return await TermsAcceptance.count().where(TermsAcceptance.terms == terms_id)
 
 
 def paragraphs(body: str) -> list[str]:

@@ -28,6 +28,7 @@ from portal.tables import (
     Provider,
     Service,
 )
+from portal.tables.people import ClientStatus
 from portal.tables.scheduling import AppointmentStatus
 
 TAKEN = "That time was just taken by someone else. Here are the times still free."
@@ -73,12 +74,13 @@ async def _provider_places(provider_id: int) -> list[tuple[str, str]]:
         AvailabilityBlock.location.id.as_alias("location_id"),
         AvailabilityBlock.location.name.as_alias("location_name"),
         AvailabilityBlock.telehealth,
+        AvailabilityBlock.location.active.as_alias("location_active"),
     ).where(AvailabilityBlock.provider == provider_id, AvailabilityBlock.bookable_online.eq(True))
     places: dict[str, str] = {}
     for r in rows:
         if r["telehealth"]:
             places[TELEHEALTH] = "Telehealth (video)"
-        elif r["location_id"]:
+        elif r["location_id"] and r["location_active"]:  # a retired location: no new bookings
             places[str(r["location_id"])] = r["location_name"]
     return sorted(places.items(), key=lambda kv: (kv[0] == TELEHEALTH, kv[1]))
 
@@ -117,10 +119,16 @@ async def choices(
         if c.reason:
             return c
     c.services = await Service.select(
-        Service.id, Service.name, Service.duration_minutes, Service.telehealth_allowed, Service.client_may_schedule
+        Service.id, Service.name, Service.duration_minutes, Service.telehealth_allowed, Service.client_may_schedule,
+        Service.new_clients_only,
     ).where(Service.active.eq(True), Service.practice == client["practice"]).order_by(Service.name)  # fmt: skip
     c.service = next((s for s in c.services if s["id"] == service_id), None)
-    c.services = [s for s in c.services if s["client_may_schedule"] or s["id"] == service_id]
+    # A service for new clients only (an initial assessment) is offered to a new client only.
+    is_new = client["status"] == ClientStatus.new
+    c.services = [
+        s for s in c.services
+        if (s["client_may_schedule"] and (is_new or not s["new_clients_only"])) or s["id"] == service_id
+    ]  # fmt: skip
     places = await _provider_places(c.provider["id"])
     if not places:
         c.reason = f"{c.provider['display_name']} does not take online bookings. Please call the practice to book."
@@ -131,6 +139,12 @@ async def choices(
     if not c.service["client_may_schedule"]:
         c.reason = (
             f"“{c.service['name']}” can't be booked online. Please call the practice to book it."
+        )
+        return c
+    if c.service["new_clients_only"] and not is_new:
+        c.reason = (
+            f"“{c.service['name']}” is booked online by new clients only. "
+            "Please call the practice to book it."
         )
         return c
     c.places = [p for p in places if p[0] != TELEHEALTH or c.service["telehealth_allowed"]]

@@ -27,6 +27,8 @@ class Service(Table):
     client_may_schedule = Boolean(default=True)
     telehealth_allowed = Boolean(default=True)
     active = Boolean(default=True)
+    # Offered to clients booking online only while they are new (an initial assessment).
+    new_clients_only = Boolean(default=False)
 
 
 class AppointmentStatus(str, Enum):
