@@ -13,9 +13,6 @@ empty form; the world is rebuilt before each POST route, since an allowed POST m
 
 from __future__ import annotations
 
-import os
-
-import pytest
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 
@@ -102,20 +99,16 @@ async def run_matrix(app, settings) -> dict[str, dict[str, str]]:  # noqa: ANN00
     return got
 
 
-@pytest.mark.skipif(os.environ.get("PORTAL_MATRIX_DUMP") != "1", reason="prints the matrix")
-async def test_dump(app, settings):
-    """PORTAL_MATRIX_DUMP=1: print what each persona gets, to review when adding routes."""
-    for key, row in (await run_matrix(app, settings)).items():
-        print(f"    {key!r}: {row},")
-
-
 async def test_each_persona_gets_what_the_policy_says(app, settings):
     wrong = []
-    for key, row in (await run_matrix(app, settings)).items():
+    matrix = await run_matrix(app, settings)
+    for key, row in matrix.items():
         for persona, got in row.items():
             expected = EXPECTED.get(key, {}).get(persona, "any")
             if got == "error" or (expected != "any" and got != expected):
                 wrong.append(f"{key} as {persona}: expected {expected}, got {got}")
+    if wrong:  # the whole matrix as it stands, to review (or paste from) when adding routes
+        print(*(f"    {key!r}: {row}," for key, row in matrix.items()), sep="\n")
     assert not wrong, "\n".join(wrong)
 
 
