@@ -5,7 +5,8 @@ given, *replaces* that provider's weekly hours, and its `exceptions` list, when
 given, replaces their date exceptions (an empty list clears them). Rules given
 are set; anything not mentioned is left as it is. Services can set whether clients may book them and whether they may be
 held by telehealth. The whole file is checked before anything is written, and
-written in one transaction. See `src/portal/data/demo-availability.toml`.
+written in one transaction; a key the file does not know is an error naming it, never
+ignored. See `src/portal/data/demo-availability.toml` and docs/file-formats.md.
 """
 
 from __future__ import annotations
@@ -28,10 +29,40 @@ from portal.tables import (
 DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 STATUSES = {"new", "active", "inactive"}
 SLOT_LENGTHS = {15, 30, 60}
+# The keys each table of the file may hold: anything else is an error, never ignored.
+TOP_KEYS = {"provider", "service"}
+PROVIDER_KEYS = {
+    "username",
+    "slot_minutes",
+    "self_schedule",
+    "min_notice_hours",
+    "horizon_days",
+    "clients_may_confirm",
+    "clients_may_cancel",
+    "cancellation_window_hours",
+    "hours",
+    "exceptions",
+}
+HOURS_KEYS = {"days", "from", "to", "place", "online"}
+EXCEPTION_KEYS = {"date", "kind", "from", "to", "place", "online", "note"}
+SERVICE_KEYS = {"name", "client_may_schedule", "telehealth_allowed"}
 
 
 class AvailabilityError(ValueError):
     pass
+
+
+def _known_keys(table: Any, allowed: set[str], where: str) -> dict:
+    """`table` itself, once it is a table holding only `allowed` keys."""
+    if not isinstance(table, dict):
+        raise AvailabilityError(f"{where}: expected a table of keys and values")
+    extra = sorted(set(table) - allowed)
+    if extra:
+        raise AvailabilityError(
+            f"{where}: unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))}"
+            f" (allowed: {', '.join(sorted(allowed))})"
+        )
+    return table
 
 
 def _minute(value: Any, where: str) -> int:
@@ -65,10 +96,16 @@ async def _place(value: Any, locations: dict[str, int], where: str) -> tuple[int
 
 
 async def plan(data: dict) -> tuple[list[_Plan], list[tuple[int, dict]]]:
-    locations = {r["name"]: r["id"] for r in await Location.select(Location.id, Location.name)}
+    _known_keys(data, TOP_KEYS, "top level")
+    # A retired location takes no new hours: only active ones are found by name.
+    locations = {
+        r["name"]: r["id"]
+        for r in await Location.select(Location.id, Location.name).where(Location.active.eq(True))
+    }
     plans: list[_Plan] = []
     for i, p in enumerate(data.get("provider", []), 1):
         where = f"provider #{i}"
+        _known_keys(p, PROVIDER_KEYS, where)
         username = p.get("username")
         row = (
             await Provider.select(Provider.id)
@@ -98,9 +135,22 @@ async def plan(data: dict) -> tuple[list[_Plan], list[tuple[int, dict]]]:
                         f"{where}: {key} must be a whole number from {low} to {high}"
                     )
                 rules[column] = p[key]
+        for key in ("clients_may_confirm", "clients_may_cancel"):
+            if key in p:
+                if not isinstance(p[key], bool):
+                    raise AvailabilityError(f"{where}: {key} must be true or false")
+                rules[getattr(Provider, key)] = p[key]
+        if "cancellation_window_hours" in p:
+            hours = p["cancellation_window_hours"]
+            if isinstance(hours, bool) or not isinstance(hours, int) or not 0 <= hours <= 720:
+                raise AvailabilityError(
+                    f"{where}: cancellation_window_hours must be a whole number from 0 to 720"
+                )
+            rules[Provider.cancellation_window_hours] = hours
         blocks = []
         for j, h in enumerate(p.get("hours", []), 1):
             w = f"{where}, hours #{j}"
+            _known_keys(h, HOURS_KEYS, w)
             start, end = _minute(h.get("from"), w), _minute(h.get("to"), w)
             if end <= start:
                 raise AvailabilityError(f"{w}: 'to' must be after 'from'")
@@ -125,6 +175,7 @@ async def plan(data: dict) -> tuple[list[_Plan], list[tuple[int, dict]]]:
         exceptions = []
         for j, x in enumerate(p.get("exceptions", []), 1):
             w = f"{where}, exceptions #{j}"
+            _known_keys(x, EXCEPTION_KEYS, w)
             try:
                 on = (
                     x["date"]
@@ -168,6 +219,7 @@ async def plan(data: dict) -> tuple[list[_Plan], list[tuple[int, dict]]]:
         )
     services: list[tuple[int, dict]] = []
     for i, s in enumerate(data.get("service", []), 1):
+        _known_keys(s, SERVICE_KEYS, f"service #{i}")
         row = await Service.select(Service.id).where(Service.name == str(s.get("name"))).first()
         if row is None:
             raise AvailabilityError(f"service #{i}: no service named {s.get('name')!r}")
@@ -223,12 +275,19 @@ async def describe() -> str:
     providers = await Provider.select(
         Provider.id, Provider.display_name, Provider.user.username.as_alias("username"), Provider.slot_minutes,
         Provider.self_schedule_statuses, Provider.min_notice_hours, Provider.horizon_days,
+        Provider.clients_may_confirm, Provider.clients_may_cancel, Provider.cancellation_window_hours,
     ).order_by(Provider.display_name)  # fmt: skip
     for p in providers:
         lines.append(
             f"{p['display_name']} ({p['username']}): {p['slot_minutes']}-minute slots, "
             f"notice {p['min_notice_hours']} h, horizon {p['horizon_days']} days, "
-            f"online for {p['self_schedule_statuses']}"
+            f"online for {p['self_schedule_statuses']}; clients "
+            f"{'may' if p['clients_may_confirm'] else 'may not'} confirm, "
+            + (
+                f"may cancel up to {p['cancellation_window_hours']} h before"
+                if p["clients_may_cancel"]
+                else "may not cancel online"
+            )
         )
         blocks = await AvailabilityBlock.select(
             AvailabilityBlock.all_columns(), AvailabilityBlock.location.name.as_alias("place")
