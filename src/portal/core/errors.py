@@ -44,3 +44,15 @@ class Conflict(DomainError):
 
 class Refused(DomainError):
     """A rule forbids this for this actor."""
+
+
+def unknown_keys(table: Mapping, allowed: set[str], where: str, *, listed: str = "known") -> str:
+    """What to tell the author of an import file whose `table` holds keys not in `allowed`
+    ("" when it holds none): every loader refuses a key it does not know, never ignores it."""
+    extra = sorted(set(table) - allowed)
+    if not extra:
+        return ""
+    return (
+        f"{where}: unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))} "
+        f"({listed}: {', '.join(sorted(allowed))})"
+    )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from portal.core.errors import unknown_keys
 from portal.tables.people import ClientStatus
 
 FIELD_TYPES = (
@@ -114,12 +115,8 @@ def _text(value: Any, where: str, key: str, *, limit: int, required: bool = True
 
 
 def _unknown_keys(d: dict, allowed: set[str], where: str) -> None:
-    extra = sorted(set(d) - allowed)
-    if extra:
-        raise FormDefinitionError(
-            f"{where}: unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))} "
-            f"(known: {', '.join(sorted(allowed))})"
-        )
+    if message := unknown_keys(d, allowed, where):
+        raise FormDefinitionError(message)
 
 
 def _field(d: Any, form_where: str, index: int) -> FieldDef:

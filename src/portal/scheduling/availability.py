@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from portal.core.db import write_transaction
+from portal.core.errors import unknown_keys
 from portal.tables import (
     AvailabilityBlock,
     AvailabilityException,
@@ -52,17 +53,12 @@ class AvailabilityError(ValueError):
     pass
 
 
-def _known_keys(table: Any, allowed: set[str], where: str) -> dict:
-    """`table` itself, once it is a table holding only `allowed` keys."""
+def _known_keys(table: Any, allowed: set[str], where: str) -> None:
+    """Refuse `table` unless it is a table holding only `allowed` keys."""
     if not isinstance(table, dict):
         raise AvailabilityError(f"{where}: expected a table of keys and values")
-    extra = sorted(set(table) - allowed)
-    if extra:
-        raise AvailabilityError(
-            f"{where}: unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))}"
-            f" (allowed: {', '.join(sorted(allowed))})"
-        )
-    return table
+    if message := unknown_keys(table, allowed, where, listed="allowed"):
+        raise AvailabilityError(message)
 
 
 def _minute(value: Any, where: str) -> int:
@@ -128,25 +124,24 @@ async def plan(data: dict) -> tuple[list[_Plan], list[tuple[int, dict]]]:
         for key, column, low, high in (
             ("min_notice_hours", Provider.min_notice_hours, 0, 24 * 60),
             ("horizon_days", Provider.horizon_days, 1, 366),
+            ("cancellation_window_hours", Provider.cancellation_window_hours, 0, 720),
         ):
             if key in p:
-                if not isinstance(p[key], int) or not low <= p[key] <= high:
+                value = p[key]  # TOML's true is a Python int too: not a number of hours
+                if (
+                    isinstance(value, bool)
+                    or not isinstance(value, int)
+                    or not low <= value <= high
+                ):
                     raise AvailabilityError(
                         f"{where}: {key} must be a whole number from {low} to {high}"
                     )
-                rules[column] = p[key]
+                rules[column] = value
         for key in ("clients_may_confirm", "clients_may_cancel"):
             if key in p:
                 if not isinstance(p[key], bool):
                     raise AvailabilityError(f"{where}: {key} must be true or false")
                 rules[getattr(Provider, key)] = p[key]
-        if "cancellation_window_hours" in p:
-            hours = p["cancellation_window_hours"]
-            if isinstance(hours, bool) or not isinstance(hours, int) or not 0 <= hours <= 720:
-                raise AvailabilityError(
-                    f"{where}: cancellation_window_hours must be a whole number from 0 to 720"
-                )
-            rules[Provider.cancellation_window_hours] = hours
         blocks = []
         for j, h in enumerate(p.get("hours", []), 1):
             w = f"{where}, hours #{j}"
@@ -278,16 +273,16 @@ async def describe() -> str:
         Provider.clients_may_confirm, Provider.clients_may_cancel, Provider.cancellation_window_hours,
     ).order_by(Provider.display_name)  # fmt: skip
     for p in providers:
+        confirm = "may" if p["clients_may_confirm"] else "may not"
+        cancel = (
+            f"may cancel up to {p['cancellation_window_hours']} h before"
+            if p["clients_may_cancel"]
+            else "may not cancel online"
+        )
         lines.append(
             f"{p['display_name']} ({p['username']}): {p['slot_minutes']}-minute slots, "
             f"notice {p['min_notice_hours']} h, horizon {p['horizon_days']} days, "
-            f"online for {p['self_schedule_statuses']}; clients "
-            f"{'may' if p['clients_may_confirm'] else 'may not'} confirm, "
-            + (
-                f"may cancel up to {p['cancellation_window_hours']} h before"
-                if p["clients_may_cancel"]
-                else "may not cancel online"
-            )
+            f"online for {p['self_schedule_statuses']}; clients {confirm} confirm, {cancel}"
         )
         blocks = await AvailabilityBlock.select(
             AvailabilityBlock.all_columns(), AvailabilityBlock.location.name.as_alias("place")
