@@ -19,6 +19,7 @@ from portal.tables.messages import Message, MessageAttachment, MessageThread, Th
 from portal.tables.payments import (
     PaymentAttempt,
     PaymentSettings,
+    RefundAttempt,
     SavedCard,
     StripeCustomer,
     StripeEvent,
@@ -85,6 +86,7 @@ ALL_TABLES = [
     SavedCard,
     PaymentAttempt,
     StripeEvent,
+    RefundAttempt,
 ]
 
 __all__ = [t.__name__ for t in ALL_TABLES] + ["ALL_TABLES"]

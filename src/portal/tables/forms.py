@@ -1,6 +1,6 @@
 """My Docs & Forms: form templates, their assignment to clients, and responses."""
 
-from piccolo.columns import JSON, ForeignKey, OnDelete, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, ForeignKey, OnDelete, Timestamptz, Varchar
 from piccolo.table import Table
 
 from portal.tables.people import Client
@@ -15,6 +15,10 @@ class FormTemplate(Table):
     # {"intro": str, "fields": [{"name", "label", "type", "required", "choices", "help"}]}
     definition = JSON(default="{}")
     updated_at = Timestamptz()
+    # Retired templates are kept (their responses refer to them) but no longer assigned.
+    active = Boolean(default=True)
+    # Assigned to every client the practice adds from now on.
+    assign_to_new_clients = Boolean(default=False)
 
 
 class FormAssignment(Table):

@@ -64,3 +64,22 @@ class StripeEvent(Table):
     # says why: a verified event that cannot be applied is kept for staff, not retried).
     outcome = Varchar(length=200, default="")
     error = Varchar(length=300, default="")
+
+
+class RefundAttempt(Table):
+    """A refund of a card payment through Stripe, one per rendered refund form: a double
+    click or a retry reuses its idempotency key, and its ledger line is written once, by
+    whichever of the API answer and the `charge.refunded`/`refund.*` webhook comes first
+    (the ledger's external_id is the Stripe refund id, unique)."""
+
+    client = ForeignKey(Client, on_delete=OnDelete.restrict, null=False, index=True)
+    payment = ForeignKey(LedgerEntry, on_delete=OnDelete.restrict, null=False, index=True)
+    idempotency_key = Varchar(length=64, unique=True)
+    amount_cents = Integer()
+    reason = Varchar(length=300, default="")
+    refund_id = Varchar(length=100, null=True, default=None, unique=True)
+    status = Varchar(length=20, default="pending")  # pending, succeeded, failed
+    error = Varchar(length=300, default="")
+    created_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True)
+    created_at = Timestamptz()
+    completed_at = Timestamptz(null=True, default=None)

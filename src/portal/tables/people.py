@@ -71,6 +71,11 @@ class Provider(Table):
     self_schedule_statuses = JSON(default='["active"]')
     min_notice_hours = Integer(default=24)
     horizon_days = Integer(default=60)
+    # Most upcoming online bookings one client may hold with this provider; NULL: the
+    # practice's value (scheduling/online_limit.py).
+    online_booking_limit = Integer(null=True, default=None)
+    # Online bookings wait as "requested" until staff approve or decline them.
+    online_needs_approval = Boolean(default=False)
 
 
 class ClientProvider(Table):

@@ -32,6 +32,10 @@ class Service(Table):
 
 
 class AppointmentStatus(str, Enum):
+    # Booked online with a provider whose bookings need staff approval: holds the slot
+    # (the double-booking guard counts every status but cancelled) until approved
+    # (scheduled) or declined (cancelled).
+    requested = "requested"
     scheduled = "scheduled"
     confirmed = "confirmed"
     cancelled = "cancelled"
@@ -51,6 +55,8 @@ class Appointment(Table):
     ends_at = Timestamptz()
     status = Varchar(length=12, choices=AppointmentStatus, default=AppointmentStatus.scheduled)
     cancel_reason = Text(default="")
+    # Cancelled too late under the provider's cancellation window (marked by staff).
+    late_cancel = Boolean(default=False)
     created_at = Timestamptz()
     # Booked by the client through self-scheduling (not by staff): what the practice's
     # limit on upcoming online bookings counts.
