@@ -23,7 +23,9 @@ from portal.tables.scheduling import AppointmentStatus
 
 HORIZON = timedelta(days=365)
 ON_DASHBOARD = 5  # visits the dashboard shows; the appointment list shows them all
-UPCOMING = (AppointmentStatus.scheduled, AppointmentStatus.confirmed)
+# A booking waiting for the practice's approval (`requested`) is upcoming too: the client
+# sees it, as requested, and may withdraw it (cancel), but not confirm it.
+UPCOMING = (AppointmentStatus.requested, AppointmentStatus.scheduled, AppointmentStatus.confirmed)
 
 _PRACTICE_DAY_COLUMNS = (
     Appointment.id,
@@ -84,6 +86,11 @@ class Visit:
     @property
     def confirmed(self) -> bool:
         return self.status == AppointmentStatus.confirmed
+
+    @property
+    def requested(self) -> bool:
+        """Booked online, waiting for the practice to approve it."""
+        return self.status == AppointmentStatus.requested
 
     @property
     def google_maps(self) -> str:
@@ -246,6 +253,10 @@ async def confirm(client_id: int, appointment_id: int, *, now: datetime, actor: 
     _state_conflict(row, now, "confirmed")
     if row["status"] == AppointmentStatus.confirmed:
         raise Conflict("This appointment is already confirmed.")
+    if row["status"] == AppointmentStatus.requested:
+        raise Conflict(
+            "This booking is waiting for the practice to approve it; confirm it once approved."
+        )
     if not row["provider.clients_may_confirm"]:
         raise Invalid("Your provider confirms appointments with you directly.")
     async with write_transaction():

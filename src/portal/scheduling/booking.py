@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from portal.core import audit, mail
 from portal.core.actor import Actor
+from portal.core.clock import utcnow
 from portal.core.db import parse_id, write_transaction
 from portal.core.errors import Conflict, Invalid
 from portal.practice.info import PracticeInfo, format_address
@@ -68,14 +69,24 @@ def _statuses(provider: dict) -> list[str]:
     return json.loads(raw) if isinstance(raw, str) else list(raw or [])
 
 
+# The places a provider takes online bookings at: their weekly hours' and their extra
+# hours' (from yesterday on: the slot engine drops what is past), in one query.
+_PLACES = """
+SELECT p.location AS location_id, l.name AS location_name, p.telehealth,
+       l.active AS location_active
+FROM (SELECT location, telehealth FROM availability_block
+      WHERE provider = {} AND bookable_online
+      UNION
+      SELECT location, telehealth FROM availability_exception
+      WHERE provider = {} AND kind = 'extra' AND bookable_online AND on_date >= {}) AS p
+LEFT JOIN location AS l ON l.id = p.location
+"""
+
+
 async def _provider_places(provider_id: int) -> list[tuple[str, str]]:
     """The places this provider takes online bookings at (weekly hours or extra hours)."""
-    rows = await AvailabilityBlock.select(
-        AvailabilityBlock.location.id.as_alias("location_id"),
-        AvailabilityBlock.location.name.as_alias("location_name"),
-        AvailabilityBlock.telehealth,
-        AvailabilityBlock.location.active.as_alias("location_active"),
-    ).where(AvailabilityBlock.provider == provider_id, AvailabilityBlock.bookable_online.eq(True))
+    since = (utcnow() - timedelta(days=1)).date()
+    rows = await AvailabilityBlock.raw(_PLACES, provider_id, provider_id, since)
     places: dict[str, str] = {}
     for r in rows:
         if r["telehealth"]:
@@ -99,6 +110,7 @@ async def choices(
     providers = await Provider.select(
         Provider.id, Provider.display_name, Provider.credentials, Provider.self_schedule_statuses,
         Provider.slot_minutes, Provider.min_notice_hours, Provider.horizon_days,
+        Provider.online_booking_limit, Provider.online_needs_approval,
     ).where(Provider.active.eq(True), Provider.practice == client["practice"]).order_by(Provider.display_name)  # fmt: skip
     c = Choices(providers=providers)
     # Said up front, before any choice: a self-registered client waiting for approval.
@@ -349,7 +361,10 @@ async def book(
                     telehealth=telehealth,
                     starts_at=start,
                     ends_at=end,
-                    status=AppointmentStatus.scheduled,
+                    # Waiting for staff (scheduling/requests.py) when the provider wants it.
+                    status=AppointmentStatus.requested
+                    if c.provider.get("online_needs_approval")
+                    else AppointmentStatus.scheduled,
                     created_at=now,
                     booked_online=True,
                 )  # fmt: skip
@@ -368,7 +383,8 @@ async def book(
             )["email"]
             if provider_email:
                 await mail.queue(
-                    provider_email, "appointment_changed", what="booked",
+                    provider_email, "appointment_changed",
+                    what="requested" if c.provider.get("online_needs_approval") else "booked",
                     when=start.astimezone(tz).strftime("%A %-d %B %Y at %-I:%M %p %Z"),
                     practice_name=practice.name, portal_url=actor.portal_url,
                 )  # fmt: skip

@@ -1,9 +1,12 @@
-"""Who may book online: the limit on upcoming appointments a client may book online (issue
-15 adds a value per provider: `online_booking_limit` is where it will be read), and a
+"""Who may book online: the limit on upcoming appointments a client may book online, and a
 self-registered client waiting for the practice's approval (`approval_reason`).
 
+The limit is the provider's own (`Provider.online_booking_limit`, set in Settings ›
+Providers), counting the client's bookings with that provider only; a provider without one
+takes the practice's value, counting the client's online bookings with every provider.
 Only online bookings count (`appointment.booked_online`): visits staff booked, such as
-standing weekly ones, never stop a client from booking.
+standing weekly ones, never stop a client from booking. A booking waiting for approval
+(`requested`) holds its place, so it counts.
 """
 
 from __future__ import annotations
@@ -15,15 +18,19 @@ from portal.tables import Appointment, Practice
 from portal.tables.scheduling import AppointmentStatus
 
 # Appointments that still hold a place: what the limit counts.
-HOLDING = [AppointmentStatus.scheduled, AppointmentStatus.confirmed]
+HOLDING = [AppointmentStatus.requested, AppointmentStatus.scheduled, AppointmentStatus.confirmed]
+
+
+def own_limit(provider: dict | None) -> int | None:
+    """The provider's own limit, when they have one (None: the practice's)."""
+    return (provider or {}).get("online_booking_limit")
 
 
 def online_booking_limit(practice: PracticeInfo, provider: dict | None) -> int:
-    """How many upcoming online bookings a client may hold: the practice's value.
-
-    `provider` is the one being booked; a per-provider value would be read here.
-    """
-    return practice.max_upcoming_online_bookings
+    """How many upcoming online bookings a client may hold with `provider` (the one being
+    booked): the provider's own value when set, else the practice's."""
+    own = own_limit(provider)
+    return practice.max_upcoming_online_bookings if own is None else own
 
 
 async def booking_limit_reason(
@@ -36,12 +43,15 @@ async def booking_limit_reason(
     racing each other cannot pass it together.
     """
     limit = online_booking_limit(practice, provider)
-    held = await Appointment.count().where(
+    query = Appointment.count().where(
         Appointment.client == client_id,
         Appointment.booked_online.eq(True),
         Appointment.status.is_in(HOLDING),
         Appointment.starts_at > now,
     )
+    if own_limit(provider) is not None:
+        query = query.where(Appointment.provider == provider["id"])
+    held = await query
     if held < limit:
         return ""
     call = "Please call the practice" + (f" at {practice.phone}" if practice.phone else "")
