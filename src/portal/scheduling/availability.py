@@ -19,10 +19,16 @@ from typing import Any
 
 from portal.core.db import write_transaction
 from portal.core.errors import unknown_keys
+from portal.scheduling.hours import (
+    AvailabilityError,
+    active_locations,
+    check_range,
+    minute,
+    place_of,
+)
 from portal.tables import (
     AvailabilityBlock,
     AvailabilityException,
-    Location,
     Provider,
     Service,
 )
@@ -49,10 +55,6 @@ EXCEPTION_KEYS = {"date", "kind", "from", "to", "place", "online", "note"}
 SERVICE_KEYS = {"name", "client_may_schedule", "telehealth_allowed"}
 
 
-class AvailabilityError(ValueError):
-    pass
-
-
 def _known_keys(table: Any, allowed: set[str], where: str) -> None:
     """Refuse `table` unless it is a table holding only `allowed` keys."""
     if not isinstance(table, dict):
@@ -61,15 +63,7 @@ def _known_keys(table: Any, allowed: set[str], where: str) -> None:
         raise AvailabilityError(message)
 
 
-def _minute(value: Any, where: str) -> int:
-    try:
-        hours, minutes = str(value).split(":")
-        m = int(hours) * 60 + int(minutes)
-    except ValueError as exc:
-        raise AvailabilityError(f"{where}: {value!r} is not a time like 09:30") from exc
-    if not 0 <= m <= 1440 or int(minutes) >= 60:
-        raise AvailabilityError(f"{where}: {value!r} is not a time of day")
-    return m
+_minute = minute  # shared with the editor (portal.scheduling.hours)
 
 
 @dataclass
@@ -81,23 +75,13 @@ class _Plan:
 
 
 async def _place(value: Any, locations: dict[str, int], where: str) -> tuple[int | None, bool]:
-    if str(value).lower() == "telehealth":
-        return None, True
-    if value not in locations:
-        known = ", ".join(sorted(locations)) or "none"
-        raise AvailabilityError(
-            f"{where}: unknown place {value!r} (locations: {known}, or telehealth)"
-        )
-    return locations[value], False
+    return place_of(value, locations, where)
 
 
 async def plan(data: dict) -> tuple[list[_Plan], list[tuple[int, dict]]]:
     _known_keys(data, TOP_KEYS, "top level")
     # A retired location takes no new hours: only active ones are found by name.
-    locations = {
-        r["name"]: r["id"]
-        for r in await Location.select(Location.id, Location.name).where(Location.active.eq(True))
-    }
+    locations = await active_locations()
     plans: list[_Plan] = []
     for i, p in enumerate(data.get("provider", []), 1):
         where = f"provider #{i}"
@@ -147,8 +131,7 @@ async def plan(data: dict) -> tuple[list[_Plan], list[tuple[int, dict]]]:
             w = f"{where}, hours #{j}"
             _known_keys(h, HOURS_KEYS, w)
             start, end = _minute(h.get("from"), w), _minute(h.get("to"), w)
-            if end <= start:
-                raise AvailabilityError(f"{w}: 'to' must be after 'from'")
+            check_range(start, end, w)
             location, telehealth = await _place(h.get("place"), locations, w)
             days = h.get("days", [])
             if not days or any(d not in DAYS for d in days):
