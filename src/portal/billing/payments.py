@@ -221,6 +221,7 @@ async def record_payment(
                     description="Card payment, online",
                     created_at=utcnow(),
                     external_id=payment_intent_id,
+                    method="card",
                 )
             )
             .on_conflict(action="DO NOTHING")

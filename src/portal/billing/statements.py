@@ -97,6 +97,10 @@ class Line:
         return [c.strip() for c in self.diagnosis.replace(";", ",").split(",") if c.strip()]
 
     @property
+    def is_credit(self) -> bool:
+        return self.kind in CREDITS
+
+    @property
     def is_payment(self) -> bool:
         return self.kind == EntryKind.payment
 
@@ -115,6 +119,8 @@ _COLUMNS = (
     LedgerEntry.appointment.provider.credentials.as_alias("provider_credentials"),
     LedgerEntry.appointment.telehealth.as_alias("telehealth"),
     LedgerEntry.appointment.id.as_alias("appointment_id"),
+    LedgerEntry.cpt_code,
+    LedgerEntry.diagnosis_codes,
 )
 
 
@@ -137,9 +143,10 @@ async def lines(client_id: int) -> list[Line]:
                 description=r["description"],
                 cents=r["amount_cents"],
                 running=running,
-                cpt=r["cpt"] or "",
+                # The charge's own codes (staff post them), else its appointment's.
+                cpt=r["cpt_code"] or r["cpt"] or "",
                 provider=r["provider"] or "",
-                diagnosis=r["diagnosis"] or "",
+                diagnosis=r["diagnosis_codes"] or r["diagnosis"] or "",
                 provider_npi=r["provider_npi"] or "",
                 provider_credentials=r["provider_credentials"] or "",
                 place=""
@@ -148,6 +155,10 @@ async def lines(client_id: int) -> list[Line]:
             )
         )
     return out
+
+
+# The kinds that lower the balance (shown with a minus on documents).
+CREDITS = (EntryKind.payment, EntryKind.adjustment, EntryKind.write_off)
 
 
 @dataclass
@@ -164,9 +175,7 @@ class Statement:
 
     @property
     def credits(self) -> int:
-        return sum(
-            x.cents for x in self.lines if x.kind in (EntryKind.payment, EntryKind.adjustment)
-        )
+        return sum(x.cents for x in self.lines if x.kind in CREDITS)
 
     @property
     def payments(self) -> int:
@@ -174,7 +183,10 @@ class Statement:
 
     @property
     def adjustments(self) -> int:
-        return sum(x.cents for x in self.lines if x.kind == EntryKind.adjustment)
+        """Adjustments and write-offs: what lowers the balance without a payment."""
+        return sum(
+            x.cents for x in self.lines if x.kind in (EntryKind.adjustment, EntryKind.write_off)
+        )
 
     @property
     def outstanding(self) -> int:

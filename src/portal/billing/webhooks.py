@@ -1,7 +1,9 @@
 """Stripe's webhook: verified by its signature, each event processed once.
 
 `payment_intent.succeeded` records the payment (if the browser's return has not
-already); `payment_intent.payment_failed` marks the attempt failed. Nobody is
+already); `payment_intent.payment_failed` marks the attempt failed; `charge.refunded` and
+`refund.created`/`refund.updated` record a refund (if Stripe's answer to the refund request
+has not already: `billing.refunds`). Nobody is
 signed in: the caller passes `Actor.system(...)`. An event that cannot be applied
 is kept as "unprocessable" (`stripe_event.outcome`, with `error`) and answered 200.
 """
@@ -13,6 +15,7 @@ import re
 
 import stripe
 
+from portal.billing import refunds
 from portal.billing.gateway import Gateway
 from portal.billing.payments import record_payment
 from portal.core import audit
@@ -62,6 +65,11 @@ async def handle_webhook(gw: Gateway, payload: bytes, signature: str, *, actor: 
             else:
                 await record_payment(client_id, intent_id, cents, actor=actor)
                 outcome = "payment recorded"
+        elif event_type in refunds.REFUND_EVENTS:
+            try:
+                outcome = await refunds.apply_event(gw, event_type, obj, actor=actor)
+            except refunds.Unprocessable as exc:
+                outcome, error = "unprocessable", str(exc)[:300]
         elif event_type == "payment_intent.payment_failed" and _client_of(obj):
             intent_id = obj.get("id")
             last_error = _dict(obj.get("last_payment_error")).get("message")
