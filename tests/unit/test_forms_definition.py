@@ -113,7 +113,7 @@ def test_defaults_and_what_is_stored():
         ("form.0.title", ..., "form 'consent': 'title' is missing"),
         ("form.0.title", "   ", "form 'consent': 'title' is empty"),
         ("form.0.title", 7, "form 'consent': 'title' must be text (in quotes)"),
-        ("form.0.titel", "x", "form 'consent': unknown key 'titel' (known: assign, field,"),
+        ("form.0.titel", "x", "form 'consent': unknown key 'titel' (known: assign, consent, field,"),
         ("form.0.version", True, "form 'consent': 'version' must be text"),
         ("form.0.field", ..., "form 'consent': no fields: add [[form.field]] tables"),
         ("form.0.field.0.name", "Full Name", "form 'consent', field #1: 'name' must be lower-case"),

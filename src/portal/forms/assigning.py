@@ -1,9 +1,13 @@
-"""Staff assign forms: one form from a client's record, and, when a client is created,
-every form whose `assign` list names new clients ("all" or the client's status).
+"""Staff assign forms: one form from a client's record or from the form's settings page,
+and, when a client is created (by staff or by an approved self-registration), every
+active form marked "give to every new client" (`assign_to_new_clients`, set on the form's
+settings page) or whose file's `assign` list names new clients ("all" or the status).
 
-A client holds at most one open copy of a template: assigning it again while it is
-open changes nothing (`Conflict`). The caller holds the write transaction for
-`assign_for_new_client` (it runs inside the client's creation).
+Only active forms are assigned: a retired one is refused (`Conflict`) and never given to a
+new client; what was assigned before stays. A client holds at most one open copy of a
+template: assigning it again while it is open changes nothing (`Conflict`). The caller
+holds the write transaction for `assign_for_new_client` (it runs inside the client's
+creation).
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ from portal.tables import FormAssignment, FormTemplate
 
 
 async def templates(practice_id: int) -> list[dict]:
-    """The practice's forms, by title (id, title, version)."""
+    """The practice's active forms (those that may be assigned), by title (id, title,
+    version)."""
     return await (
         FormTemplate.select(FormTemplate.id, FormTemplate.title, FormTemplate.version)
-        .where(FormTemplate.practice == practice_id)
+        .where((FormTemplate.practice == practice_id) & FormTemplate.active.eq(True))
         .order_by(FormTemplate.title)
     )
 
@@ -40,12 +45,14 @@ async def assign(practice_id: int, client_id: int, template_id: int, actor: Acto
     """Give the client an open copy of a form (the caller checked the client is in reach)."""
     async with write_transaction():
         row = (
-            await FormTemplate.select(FormTemplate.title)
+            await FormTemplate.select(FormTemplate.title, FormTemplate.active)
             .where((FormTemplate.id == template_id) & (FormTemplate.practice == practice_id))
             .first()
         )
         if row is None:
             raise NotFound("There is no such form.")
+        if not row["active"]:
+            raise Conflict(f"{row['title']} is retired: restore it before assigning it.")
         if await _open_copy(client_id, template_id):
             raise Conflict(f"{row['title']} is already waiting for this client.")
         new = await FormAssignment.insert(
@@ -61,7 +68,7 @@ async def assign(practice_id: int, client_id: int, template_id: int, actor: Acto
     return new[0]["id"]
 
 
-def _names_new_clients(definition: object, status: str) -> bool:
+def names_new_clients(definition: object, status: str) -> bool:
     if isinstance(definition, str):
         definition = json.loads(definition or "{}")
     assign = definition.get("assign", []) if isinstance(definition, dict) else []
@@ -72,12 +79,13 @@ async def assign_for_new_client(practice_id: int, client_id: int, status: str) -
     """Inside the creation's transaction: the forms the practice gives every new client of
     this status. Returns their titles."""
     rows = await FormTemplate.select(
-        FormTemplate.id, FormTemplate.title, FormTemplate.definition
-    ).where(FormTemplate.practice == practice_id)
+        FormTemplate.id, FormTemplate.title, FormTemplate.definition,
+        FormTemplate.assign_to_new_clients,
+    ).where((FormTemplate.practice == practice_id) & FormTemplate.active.eq(True))  # fmt: skip
     titles = []
     now = utcnow()
     for r in rows:
-        if _names_new_clients(r["definition"], status):
+        if r["assign_to_new_clients"] or names_new_clients(r["definition"], status):
             await FormAssignment.insert(
                 FormAssignment(client=client_id, template=r["id"], assigned_at=now)
             )

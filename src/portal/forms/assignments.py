@@ -65,6 +65,7 @@ class Assignment:
     assigned_at: datetime
     draft_saved_at: datetime | None
     submitted_at: datetime | None
+    consent: str = ""  # what the client agrees to by submitting (kept with the response)
 
     @property
     def is_open(self) -> bool:
@@ -72,12 +73,15 @@ class Assignment:
 
     def snapshot(self) -> dict:
         """The form's words as the client reads them: kept with the response when submitted."""
-        return {
+        out = {
             "title": self.title,
             "version": self.version,
             "intro": self.intro,
             "fields": [f.to_json() for f in self.fields],
         }
+        if self.consent:  # only when there is one: older responses' digests stay the same
+            out["consent"] = self.consent
+        return out
 
     @property
     def text_digest(self) -> str:
@@ -123,6 +127,7 @@ def _assignment(row: dict) -> Assignment:
         assigned_at=row["assigned_at"],
         draft_saved_at=row["draft_saved_at"],
         submitted_at=row["submitted_at"],
+        consent=definition.get("consent", ""),
     )
 
 
@@ -246,7 +251,7 @@ async def submit(
 ) -> Assignment:  # fmt: skip
     """Lock the response (every required answer given); returns it as now on file.
 
-    The form's text (title, version, intro, every label and help) is kept with the
+    The form's text (title, version, intro, consent, every label and help) is kept with the
     answers, so what was signed reads the same after the template changes. `shown` is
     the `text_digest` of the form the client read: TextChanged when the template changed
     since (nothing written). One conditional UPDATE: of two submits, however close, one

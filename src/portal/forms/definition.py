@@ -35,7 +35,8 @@ MAX_FIELDS = 100
 MAX_CHOICES = 50
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-FORM_KEYS = {"slug", "title", "version", "intro", "assign", "field"}
+FORM_KEYS = {"slug", "title", "version", "intro", "consent", "assign", "field"}
+CONSENT_MAX = 4000
 FIELD_KEYS = {"name", "type", "label", "help", "required", "max_length", "choices"}
 
 
@@ -88,15 +89,21 @@ class TemplateDef:
     intro: str
     fields: tuple[FieldDef, ...]
     assign: tuple[str, ...] = ()
+    # What the client agrees to by submitting: shown above the submit button, kept with
+    # the response and printed in its PDF.
+    consent: str = ""
 
     def definition(self) -> dict:
         # `assign` is kept so that a client created later gets the forms meant for them
         # (portal.forms.assigning.assign_for_new_client).
-        return {
+        out = {
             "intro": self.intro,
             "fields": [f.to_json() for f in self.fields],
             "assign": list(self.assign),
         }
+        if self.consent:
+            out["consent"] = self.consent
+        return out
 
 
 def _text(value: Any, where: str, key: str, *, limit: int, required: bool = True) -> str:
@@ -119,7 +126,7 @@ def _unknown_keys(d: dict, allowed: set[str], where: str) -> None:
         raise FormDefinitionError(message)
 
 
-def _field(d: Any, form_where: str, index: int) -> FieldDef:
+def field(d: Any, form_where: str, index: int) -> FieldDef:
     where = f"{form_where}, field #{index}"
     if not isinstance(d, dict):
         raise FormDefinitionError(f"{where}: must be a table ([[form.field]])")
@@ -205,41 +212,68 @@ def parse(data: dict) -> list[TemplateDef]:
     out: list[TemplateDef] = []
     slugs: set[str] = set()
     for i, f in enumerate(forms, 1):
-        where = f"form #{i}"
-        if not isinstance(f, dict):
-            raise FormDefinitionError(f"{where}: must be a table ([[form]])")
-        slug = f.get("slug")
-        if not isinstance(slug, str) or not SLUG.match(slug):
+        t = check_form(f, i)
+        if t.slug in slugs:
             raise FormDefinitionError(
-                f"{where}: 'slug' must be lower-case letters, digits and -, at most 80 "
-                f"characters (got {slug!r})"
+                f"form {t.slug!r}: this slug is used by two forms in the file"
             )
-        where = f"form {slug!r}"
-        if slug in slugs:
-            raise FormDefinitionError(f"{where}: this slug is used by two forms in the file")
-        slugs.add(slug)
-        _unknown_keys(f, FORM_KEYS, where)
-        title = _text(f.get("title"), where, "title", limit=200)
-        version = f.get("version", "1")
-        if isinstance(version, bool) or not isinstance(version, (str, int)):
-            raise FormDefinitionError(f"{where}: 'version' must be text like \"2026-1\"")
-        version = _text(str(version), where, "version", limit=40)
-        intro = _text(f.get("intro"), where, "intro", limit=4000, required=False)
-        intro = intro.replace("\r\n", "\n")
-        raw_fields = f.get("field")
-        if not isinstance(raw_fields, list) or not raw_fields:
-            raise FormDefinitionError(f"{where}: no fields: add [[form.field]] tables")
-        if len(raw_fields) > MAX_FIELDS:
-            raise FormDefinitionError(f"{where}: at most {MAX_FIELDS} fields")
-        fields = [_field(d, where, j) for j, d in enumerate(raw_fields, 1)]
-        names = [fd.name for fd in fields]
-        for name in names:
-            if names.count(name) > 1:
-                raise FormDefinitionError(f"{where}: field name {name!r} is used twice")
-        out.append(
-            TemplateDef(slug, title, version, intro, tuple(fields), _assign(f.get("assign"), where))
-        )
+        slugs.add(t.slug)
+        out.append(t)
     return out
+
+
+def check_form(f: Any, i: int = 1) -> TemplateDef:
+    """One [[form]] table checked: the rules of the file and of the staff editor
+    (portal.forms.editor builds the same table from the browser's form)."""
+    where = f"form #{i}"
+    if not isinstance(f, dict):
+        raise FormDefinitionError(f"{where}: must be a table ([[form]])")
+    slug = f.get("slug")
+    if not isinstance(slug, str) or not SLUG.match(slug):
+        raise FormDefinitionError(
+            f"{where}: 'slug' must be lower-case letters, digits and -, at most 80 "
+            f"characters (got {slug!r})"
+        )
+    where = f"form {slug!r}"
+    _unknown_keys(f, FORM_KEYS, where)
+    title, version, intro, consent = form_texts(f, where)
+    raw_fields = f.get("field")
+    if not isinstance(raw_fields, list) or not raw_fields:
+        raise FormDefinitionError(f"{where}: no fields: add [[form.field]] tables")
+    if len(raw_fields) > MAX_FIELDS:
+        raise FormDefinitionError(f"{where}: at most {MAX_FIELDS} fields")
+    fields = [field(d, where, j) for j, d in enumerate(raw_fields, 1)]
+    if twice := repeated_names(fields):
+        raise FormDefinitionError(f"{where}: field name {twice[0]!r} is used twice")
+    assign = _assign(f.get("assign"), where)
+    return TemplateDef(slug, title, version, intro, tuple(fields), assign, consent)
+
+
+# A form's texts: the most characters of each, and whether it must be given.
+FORM_TEXTS = {"title": (200, True), "version": (40, True), "intro": (4000, False),
+              "consent": (CONSENT_MAX, False)}  # fmt: skip
+
+
+def form_text(f: dict, where: str, key: str) -> str:
+    """One of a form's texts (`FORM_TEXTS`), checked; line ends made "\\n"."""
+    limit, required = FORM_TEXTS[key]
+    value = f.get(key, "1" if key == "version" else None)
+    if key == "version":
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise FormDefinitionError(f"{where}: 'version' must be text like \"2026-1\"")
+        value = str(value)
+    return _text(value, where, key, limit=limit, required=required).replace("\r\n", "\n")
+
+
+def form_texts(f: dict, where: str) -> tuple[str, str, str, str]:
+    """A form's title, version, intro and consent text, checked."""
+    return tuple(form_text(f, where, key) for key in FORM_TEXTS)  # type: ignore[return-value]
+
+
+def repeated_names(fields: list[FieldDef]) -> list[str]:
+    """The field names used more than once, in order."""
+    names = [fd.name for fd in fields]
+    return [n for i, n in enumerate(names) if names.count(n) > 1 and names.index(n) == i]
 
 
 def read_file(path: Path) -> dict:
