@@ -34,7 +34,15 @@ from portal.core.templating import register_filters
 from portal.dashboard import tasks
 from portal.forms import assignments as forms
 from portal.forms import definition as form_definition
-from portal.handlers import errors, limits
+from portal.handlers import (
+    errors,
+    limits,
+    staff_agenda,
+    staff_availability,
+    staff_billing,
+    staff_forms,
+    staff_providers,
+)
 from portal.handlers.account import AccountController
 from portal.handlers.auth import AuthController, session_cookie_name
 from portal.handlers.base import (
@@ -177,6 +185,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             RegisterController,
             ApprovalController,
             RegistrationSettingsController,
+            *staff_providers.CONTROLLERS,
+            *staff_availability.CONTROLLERS,
+            *staff_agenda.CONTROLLERS,
+            *staff_billing.CONTROLLERS,
+            *staff_forms.CONTROLLERS,
             PayController,
             TermsController,
             CardsController,

@@ -18,7 +18,7 @@ from tests.http.test_html_valid import SKIP, as_document, check, links, vnu_jar
 from tests.web import post_form, sign_in
 
 DEMO_PASSWORD = "a demo passphrase for tests"
-LIMIT = 90  # pages crawled at most
+LIMIT = 160  # pages crawled at most
 PER_KIND = 2  # /staff/clients/1 and /staff/clients/2 are one kind of page
 
 
@@ -80,9 +80,17 @@ async def test_every_staff_page_and_fragment_is_valid_html(app, tmp_path):
     docs = await collect(app)
     for must in ("page /staff", "page /staff/clients", "page /staff/clients/new",
                  "page /staff/inbox", "page /staff/settings/demographics",
-                 "page /staff/settings/registration", "signed out /register"):  # fmt: skip
+                 "page /staff/settings/registration", "signed out /register",
+                 "page /staff/agenda", "page /staff/settings/providers",
+                 "page /staff/settings/forms"):  # fmt: skip
         assert must in docs, f"{must} was not reached"
     assert any(n.startswith("page /staff/clients/") and n.endswith("/security") for n in docs)
     assert any(n.startswith("page /staff/inbox/") for n in docs), "no thread reached"
+    for reached in ("page /staff/agenda/week", "page /staff/agenda/requests",
+                    "page /staff/agenda/book", "page /staff/settings/providers/",
+                    "page /staff/settings/forms/", "page /staff/availability/"):  # fmt: skip
+        assert any(n.startswith(reached) for n in docs), f"no {reached} reached"
+    for kind in ("/billing/ledger", "/billing/documents/"):
+        assert any(n.startswith("page /staff/clients/") and kind in n for n in docs), kind
     errors = await asyncio.to_thread(check, jar, docs, tmp_path)
     assert not errors, f"{len(errors)} HTML errors in {len(docs)} documents:\n" + "\n".join(errors)

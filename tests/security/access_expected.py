@@ -222,3 +222,17 @@ EXPECTED: dict[str, dict[str, str]] = {
     "GET /staff/settings/registration": MANAGERS,
     "POST /staff/settings/registration": MANAGERS,
 }
+
+
+# Issue 15's staff areas, one module each (providers, availability, agenda, billing, forms).
+from tests.security import (  # noqa: E402
+    expected_agenda,
+    expected_availability,
+    expected_billing,
+    expected_forms,
+    expected_providers,
+)
+
+for _area in (expected_providers, expected_availability, expected_agenda, expected_billing,
+              expected_forms):  # fmt: skip
+    EXPECTED.update(_area.EXPECTED)

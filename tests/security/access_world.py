@@ -20,6 +20,8 @@ from portal.core.actor import Actor
 from portal.core.clock import utcnow
 from portal.core.crypto import Cipher
 from portal.tables import (
+    AvailabilityBlock,
+    AvailabilityException,
     Client,
     ClientContact,
     ClientEmail,
@@ -148,6 +150,19 @@ async def build(settings) -> World:  # noqa: ANN001 - the test settings
                "drb": drb["user_id"], **staff}  # fmt: skip
     a, b = alice["client_id"], bob["client_id"]
     w.ids["client_id"] = a
+    w.ids["provider_id"] = dra["provider_id"]  # Dr. Ana's provider settings and hours
+    w.ids["block_id"] = await _id(
+        AvailabilityBlock.insert(
+            AvailabilityBlock(provider=dra["provider_id"], weekday=0, start_minute=540,
+                              end_minute=720, location=loc)
+        ).returning(AvailabilityBlock.id)
+    )  # fmt: skip
+    w.ids["exception_id"] = await _id(
+        AvailabilityException.insert(
+            AvailabilityException(provider=dra["provider_id"], kind="off", note="Conference",
+                                  on_date=(now + timedelta(days=9)).date())
+        ).returning(AvailabilityException.id)
+    )  # fmt: skip
     await ClientProvider.insert(ClientProvider(client=a, provider=dra["provider_id"]))
     soon = now.replace(minute=0, second=0, microsecond=0) + timedelta(days=3)
     w.ids["appointment_id"] = await factories.appointment(
@@ -193,11 +208,11 @@ async def build(settings) -> World:  # noqa: ANN001 - the test settings
                             card_front=card, created_at=now)
         ).returning(InsurancePolicy.id)
     )  # fmt: skip
-    await factories.ledger(a, EntryKind.charge, 15000)
+    w.ids["charge_id"] = await factories.ledger(a, EntryKind.charge, 15000)
     w.ids["entry_id"] = await _id(
         LedgerEntry.insert(
-            LedgerEntry(client=a, kind=EntryKind.payment, amount_cents=5000,
-                        entry_date=now.date(), created_at=now)
+            LedgerEntry(client=a, kind=EntryKind.payment, amount_cents=5000, method="card",
+                        external_id="pi_alice", entry_date=now.date(), created_at=now)
         ).returning(LedgerEntry.id)
     )  # fmt: skip
     w.ids["card_id"] = await _id(
@@ -224,6 +239,10 @@ async def build(settings) -> World:  # noqa: ANN001 - the test settings
     w.ids["field_id"] = await _id(
         CustomField.insert(CustomField(practice=p, label="Referred by")).returning(CustomField.id)
     )
+    # --- Issue 15's areas: ids their routes need beyond the above, one block per area. ---
+    # billing: the document a staff billing route shows (/billing/documents/{document}).
+    w.ids["document"] = "statement"
+
     for persona, user_id in w.users.items():
         w.tokens[persona] = await start_session(user_id, ip="203.0.113.7", user_agent="matrix")
     return w
