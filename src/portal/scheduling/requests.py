@@ -10,13 +10,14 @@ else's is NotFound). A request someone else handled meanwhile is a Conflict.
 
 from __future__ import annotations
 
-from portal.core import audit, mail
+from portal.core import audit
 from portal.core.actor import Actor
 from portal.core.db import write_transaction
 from portal.core.errors import Conflict, NotFound
 from portal.scheduling.appointments import provider_name
+from portal.scheduling.staff_booking import mail_client
 from portal.staff.access import Staff
-from portal.tables import Appointment, ClientEmail
+from portal.tables import Appointment
 from portal.tables.accounts import Role
 from portal.tables.scheduling import AppointmentStatus
 
@@ -39,20 +40,6 @@ _COLUMNS = (
     Appointment.service.name,
     Appointment.location.name,
 )
-
-
-async def _mail(client_id: int, email: str, template: str, actor: Actor, **context) -> None:
-    """The client's mail: to their portal account's address, else their primary email."""
-    if not email:
-        row = (
-            await ClientEmail.select(ClientEmail.address)
-            .where(ClientEmail.client == client_id, ClientEmail.is_primary.eq(True))
-            .first()
-        )
-        email = row["address"].strip() if row else ""
-    if email:
-        await mail.queue(email, template, practice_name=actor.practice_name,
-                         portal_url=actor.portal_url, **context)  # fmt: skip
 
 
 def _scope(query, practice_id: int, staff: Staff):  # noqa: ANN001, ANN202
@@ -134,7 +121,7 @@ async def decide(
         )
         tz = actor.practice.time_zone
         when = row["starts_at"].astimezone(tz).strftime("%A %-d %B %Y at %-I:%M %p %Z")
-        await _mail(
+        await mail_client(
             row["client"], row["client_email"] or "",
             "booking_approved" if approve else "booking_declined", actor,
             when=when, provider=provider_name(row["provider.display_name"], row["provider.credentials"]),

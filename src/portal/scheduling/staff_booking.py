@@ -83,6 +83,10 @@ FIELDS = {"q": 100, "client": 12, "provider": 12, "service": 12, "place": 20, "d
           "start": 40, "override": 3}  # fmt: skip
 
 
+_CLIENT_COLUMNS = (Client.id, Client.first_name, Client.last_name, Client.preferred_name,
+                   Client.date_of_birth)  # fmt: skip
+
+
 async def booking_form(
     staff: Staff, practice: PracticeInfo, typed: dict[str, str], now: datetime
 ) -> BookingForm:
@@ -95,13 +99,7 @@ async def booking_form(
     found = search_clause(typed.get("q", ""))
     if found is not None:
         f.clients = await (
-            Client.select(
-                Client.id,
-                Client.first_name,
-                Client.last_name,
-                Client.preferred_name,
-                Client.date_of_birth,
-            )  # fmt: skip
+            Client.select(*_CLIENT_COLUMNS)
             .where(*reach, found)
             .order_by(Client.last_name)
             .order_by(Client.id)
@@ -110,15 +108,7 @@ async def booking_form(
     client_id = parse_id(typed.get("client", ""))
     if client_id is not None:
         f.client = await (
-            Client.select(
-                Client.id,
-                Client.first_name,
-                Client.last_name,
-                Client.preferred_name,
-                Client.date_of_birth,
-            )  # fmt: skip
-            .where(Client.id == client_id, *reach)
-            .first()
+            Client.select(*_CLIENT_COLUMNS).where(Client.id == client_id, *reach).first()
         )
     f.providers = [p for p in await agenda.visible_providers(staff, practice.id) if p["active"]]
     provider_id = parse_id(typed.get("provider", ""))
@@ -195,7 +185,7 @@ async def book(staff: Staff, f: BookingForm, *, now: datetime, actor: Actor) -> 
                     "place": str(f.place), "starts_at": start.isoformat(),
                     "status": AppointmentStatus.scheduled.value}, "override": f.override},
             )  # fmt: skip
-            await _mail(f.client["id"], "", "appointment_booked_by_staff", actor,
+            await mail_client(f.client["id"], "", "appointment_booked_by_staff", actor,
                         when=start.astimezone(practice.time_zone).strftime(WHEN))  # fmt: skip
     except Exception as exc:
         if is_clash(exc):
@@ -207,8 +197,9 @@ async def book(staff: Staff, f: BookingForm, *, now: datetime, actor: Actor) -> 
 # --- Acting on one appointment ------------------------------------------------------------
 
 
-async def _mail(client_id: int, email: str, template: str, actor: Actor, **context) -> None:
-    """The client's mail: to their portal account's address, else their primary email."""
+async def mail_client(client_id: int, email: str, template: str, actor: Actor, **context) -> None:
+    """The client's mail (staff booked, moved, cancelled, approved or declined it): to their
+    portal account's address, else their primary email; nothing when they have neither."""
     if not email:
         account = (
             await Client.select(Client.user.email.as_alias("email"))
@@ -270,7 +261,7 @@ async def move(
                         "old": {"starts_at": row["starts_at"].isoformat(), "ends_at": row["ends_at"].isoformat()},
                         "new": {"starts_at": start.isoformat(), "ends_at": end.isoformat()}},
             )  # fmt: skip
-            await _mail(row["client"], row["client_email"], "appointment_moved", actor,
+            await mail_client(row["client"], row["client_email"], "appointment_moved", actor,
                         old_when=row["starts_at"].astimezone(tz).strftime(WHEN),
                         new_when=start.astimezone(tz).strftime(WHEN))  # fmt: skip
     except Exception as exc:
@@ -311,7 +302,7 @@ async def cancel(
             detail={"client": row["client"], "old": {"status": row["status"]},
                     "new": {"status": AppointmentStatus.cancelled.value, "cancel_reason": reason}},
         )  # fmt: skip
-        await _mail(row["client"], row["client_email"], "appointment_cancelled_by_staff", actor,
+        await mail_client(row["client"], row["client_email"], "appointment_cancelled_by_staff", actor,
                     when=row["starts_at"].astimezone(practice.time_zone).strftime(WHEN))  # fmt: skip
     return {**row, "status": AppointmentStatus.cancelled, "cancel_reason": reason}
 
