@@ -353,6 +353,17 @@ def forms_show() -> None:
     click.echo(_run(describe, _settings()))
 
 
+@forms_group.command(
+    name="export", help="Print the active form templates as a file `forms load` reads (JSON)."
+)
+def forms_export() -> None:
+    import json
+
+    from portal.forms.loader import export
+
+    click.echo(json.dumps(_run(export, _settings()), indent=2, ensure_ascii=False))
+
+
 @click.group(name="terms", help="Terms of service for clients.")
 def terms_group() -> None:
     pass

@@ -14,6 +14,7 @@ whose response was to an older version. Loading never removes assignments.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +25,14 @@ from portal.core import audit
 from portal.core.clock import utcnow
 from portal.core.db import write_transaction
 from portal.forms.assignments import OPEN, SUBMITTED
-from portal.forms.definition import FormDefinitionError, TemplateDef, parse, read_file
+from portal.forms.definition import (
+    FIELD_KEYS,
+    TEXT_LIMITS,
+    FormDefinitionError,
+    TemplateDef,
+    parse,
+    read_file,
+)
 from portal.tables import Client, FormAssignment, FormTemplate, Practice
 from portal.tables.people import ClientStatus
 
@@ -167,3 +175,34 @@ async def describe() -> str:
             f"{counts.get((t['id'], OPEN), 0)} open, {counts.get((t['id'], SUBMITTED), 0)} submitted"
         )
     return "\n".join(lines)
+
+
+async def export() -> dict:
+    """The practice's active templates as a forms file (`portal forms export`): the same
+    structure `portal forms load` reads (JSON), so a practice can keep its forms in a file,
+    edit them there or in the browser, and load them again. Retired templates are left out
+    (loading the file must not bring them back)."""
+    rows = await (
+        FormTemplate.select(
+            FormTemplate.slug, FormTemplate.title, FormTemplate.version, FormTemplate.definition
+        )
+        .where(FormTemplate.active.eq(True))
+        .order_by(FormTemplate.slug)
+    )
+    forms = []
+    for r in rows:
+        d = r["definition"] if isinstance(r["definition"], dict) else json.loads(r["definition"])
+        form = {"slug": r["slug"], "title": r["title"], "version": r["version"],
+                "intro": d.get("intro", "")}  # fmt: skip
+        if d.get("consent"):
+            form["consent"] = d["consent"]
+        if d.get("assign"):
+            form["assign"] = list(d["assign"])
+        # `max_length` is the file's only for text fields (a signature's is fixed).
+        form["field"] = [
+            {k: v for k, v in f.items() if k in FIELD_KEYS and v not in ("", None)
+             and (k != "max_length" or f.get("type") in TEXT_LIMITS)}
+            for f in d.get("fields", [])
+        ]  # fmt: skip
+        forms.append(form)
+    return {"form": forms}
