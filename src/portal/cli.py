@@ -323,6 +323,16 @@ def availability_show() -> None:
     click.echo(_run(describe, _settings()))
 
 
+@availability_group.command(
+    name="export", help="Print every provider's hours and rules as a file `load` reads (TOML)."
+)
+def availability_export() -> None:
+    from portal.core.clock import utcnow
+    from portal.scheduling.availability_export import export
+
+    click.echo(_run(lambda: export(utcnow().date()), _settings()), nl=False)
+
+
 @click.group(name="forms", help="My Docs & Forms: form templates and who must fill them in.")
 def forms_group() -> None:
     pass
