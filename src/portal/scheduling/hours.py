@@ -20,7 +20,7 @@ from portal.core.db import parse_id, write_transaction
 from portal.core.errors import Invalid, NotFound
 from portal.scheduling import slots as engine
 from portal.scheduling.slots import TELEHEALTH, DateException, Rules, WeeklyHours
-from portal.tables import AvailabilityBlock, AvailabilityException, Location
+from portal.tables import AvailabilityBlock, AvailabilityException, Location, Provider
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 TEXT_FIELDS = {"weekday": 1, "start": 5, "end": 5, "place": 20, "online": 3}
@@ -193,8 +193,17 @@ async def exception_of(provider_id: int, exception_id: int) -> dict:
     return row
 
 
+async def _one_editor(provider_id: int) -> None:
+    """Two staff saving overlapping hours at the same moment: the second waits for the first
+    and then sees its hours (PostgreSQL: the provider's row locked until commit; SQLite's
+    IMMEDIATE transaction already admits one writer at a time)."""
+    if Provider._meta.db.engine_type != "sqlite":
+        await Provider.select(Provider.id).where(Provider.id == provider_id).lock_rows()
+
+
 async def add_block(practice_id: int, provider_id: int, typed: dict, actor: Actor) -> int:
     async with write_transaction():
+        await _one_editor(provider_id)
         clean = await check_block(practice_id, provider_id, typed)
         rows = await AvailabilityBlock.insert(
             AvailabilityBlock(provider=provider_id, **clean)
@@ -208,6 +217,7 @@ async def add_block(practice_id: int, provider_id: int, typed: dict, actor: Acto
 async def change_block(practice_id: int, provider_id: int, block_id: int, typed: dict,
                        actor: Actor) -> None:  # fmt: skip
     async with write_transaction():
+        await _one_editor(provider_id)
         old = await block_of(provider_id, block_id)
         clean = await check_block(practice_id, provider_id, typed, block_id)
         changed = [k for k in BLOCK_FACTS if old[k] != clean[k]]
