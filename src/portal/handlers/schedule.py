@@ -34,7 +34,7 @@ from portal.handlers.base import (
 )
 from portal.handlers.errors import status_of
 from portal.practice.info import PracticeInfo
-from portal.scheduling import appointments, booking, calendars
+from portal.scheduling import appointments, booking, calendars, places
 from portal.settings import Settings
 
 # Sent with every change so the widgets that depend on appointments refresh.
@@ -101,7 +101,7 @@ class ScheduleController(Controller):
                 request, client, practice, provider, service, where, "",
                 error=c.reason or "Choose a time from the list.", status_code=422,
             )  # fmt: skip
-        name, address = await booking.place_label(c.place)
+        name, address = await places.place_label(c.place)
         week = booking.monday_of(when.astimezone(practice.time_zone).date()).isoformat()
         fields = {"provider": provider, "service": service, "where": where, "start": start}
         context = {

@@ -14,18 +14,17 @@ from datetime import UTC, date, datetime, timedelta
 
 from portal.core import audit, mail
 from portal.core.actor import Actor
-from portal.core.clock import utcnow
-from portal.core.db import parse_id, write_transaction
+from portal.core.db import write_transaction
 from portal.core.errors import Conflict, Invalid
-from portal.practice.info import PracticeInfo, format_address
+from portal.practice.info import PracticeInfo
 from portal.scheduling import slots as scheduling
 from portal.scheduling.online_limit import approval_reason, booking_limit_reason
+from portal.scheduling.places import parse_place, provider_places
 from portal.scheduling.slots import TELEHEALTH, DateException, Place, Rules, WeeklyHours
 from portal.tables import (
     Appointment,
     AvailabilityBlock,
     AvailabilityException,
-    Location,
     Provider,
     Service,
 )
@@ -58,42 +57,9 @@ class Choices:
         return bool(self.provider and self.service and self.place is not None and not self.reason)
 
 
-def parse_place(value: str) -> Place | None:
-    if value == TELEHEALTH:
-        return TELEHEALTH
-    return parse_id(value)
-
-
 def _statuses(provider: dict) -> list[str]:
     raw = provider["self_schedule_statuses"]
     return json.loads(raw) if isinstance(raw, str) else list(raw or [])
-
-
-# The places a provider takes online bookings at: their weekly hours' and their extra
-# hours' (from yesterday on: the slot engine drops what is past), in one query.
-_PLACES = """
-SELECT p.location AS location_id, l.name AS location_name, p.telehealth,
-       l.active AS location_active
-FROM (SELECT location, telehealth FROM availability_block
-      WHERE provider = {} AND bookable_online
-      UNION
-      SELECT location, telehealth FROM availability_exception
-      WHERE provider = {} AND kind = 'extra' AND bookable_online AND on_date >= {}) AS p
-LEFT JOIN location AS l ON l.id = p.location
-"""
-
-
-async def _provider_places(provider_id: int) -> list[tuple[str, str]]:
-    """The places this provider takes online bookings at (weekly hours or extra hours)."""
-    since = (utcnow() - timedelta(days=1)).date()
-    rows = await AvailabilityBlock.raw(_PLACES, provider_id, provider_id, since)
-    places: dict[str, str] = {}
-    for r in rows:
-        if r["telehealth"]:
-            places[TELEHEALTH] = "Telehealth (video)"
-        elif r["location_id"] and r["location_active"]:  # a retired location: no new bookings
-            places[str(r["location_id"])] = r["location_name"]
-    return sorted(places.items(), key=lambda kv: (kv[0] == TELEHEALTH, kv[1]))
 
 
 async def choices(
@@ -141,7 +107,7 @@ async def choices(
         s for s in c.services
         if (s["client_may_schedule"] and (is_new or not s["new_clients_only"])) or s["id"] == service_id
     ]  # fmt: skip
-    places = await _provider_places(c.provider["id"])
+    places = await provider_places(c.provider["id"])
     if not places:
         c.reason = f"{c.provider['display_name']} does not take online bookings. Please call the practice to book."
         return c
@@ -393,11 +359,3 @@ async def book(
             raise Conflict(TAKEN) from exc
         raise
     return appointment_id
-
-
-async def place_label(place: Place) -> tuple[str, str]:
-    """A place's name and address for the review page."""
-    if place == TELEHEALTH:
-        return "Telehealth (video)", ""
-    row = await Location.select().where(Location.id == place).first()
-    return (row["name"], format_address(row)) if row else ("", "")
