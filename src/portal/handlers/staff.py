@@ -47,6 +47,15 @@ async def owner_or_manager(connection: ASGIConnection, handler: BaseRouteHandler
         raise PermissionDeniedException("Only the practice's owner or a manager can change this.")
 
 
+async def not_biller(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """The agenda and availability: every staff role but the biller."""
+    await staff_only(connection, handler)
+    if connection.user.role is Role.biller:
+        raise PermissionDeniedException(
+            "The agenda and availability are kept by providers, schedulers and managers."
+        )
+
+
 class PaymentSettingsController(Controller):
     """Practice settings → Billing → Payment processing (owner or manager)."""
 

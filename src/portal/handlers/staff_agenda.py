@@ -13,22 +13,19 @@ the card and its message. Requested bookings are approved at /staff/agenda/reque
 from __future__ import annotations
 
 from litestar import Controller, Request, Response, get, post
-from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
-from litestar.exceptions import PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from portal.core.actor import Actor
 from portal.core.clock import utcnow
 from portal.core.errors import DomainError
-from portal.handlers.base import done, form_text, render, staff_only
+from portal.handlers.base import done, form_text, render
 from portal.handlers.errors import status_of
+from portal.handlers.staff import not_biller
 from portal.practice.info import PracticeInfo
 from portal.scheduling import agenda, staff_booking
 from portal.staff.access import Staff
-from portal.tables.accounts import Role
 
 BASE = "/staff/agenda"
 NOTICES = {
@@ -37,12 +34,6 @@ NOTICES = {
     "cancelled": "Cancelled. The client has been mailed.",
     "marked": "Saved.",
 }
-
-
-async def agenda_staff(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    await staff_only(connection, handler)
-    if connection.user.role is Role.biller:
-        raise PermissionDeniedException("The agenda is for scheduling staff and providers.")
 
 
 async def _period(request: Request, staff: Staff, practice: PracticeInfo, *, week: bool,
@@ -62,7 +53,7 @@ def _typed(source, fields: dict[str, int]) -> dict[str, str]:  # noqa: ANN001 - 
 
 class AgendaController(Controller):
     path = BASE
-    guards = [agenda_staff]
+    guards = [not_biller]
 
     @get("/")
     async def day(

@@ -13,18 +13,17 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from litestar import Controller, Request, Response, get, post
-from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.handlers import BaseRouteHandler
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from portal.core.actor import Actor
 from portal.core.clock import utcnow
 from portal.core.errors import Invalid
-from portal.handlers.base import done, form_text, render, staff_only
+from portal.handlers.base import done, form_text, render
 from portal.handlers.errors import status_of
+from portal.handlers.staff import not_biller
 from portal.practice.info import PracticeInfo
 from portal.scheduling import booking, hours
 from portal.staff.access import Staff
@@ -40,12 +39,6 @@ NOTICES = {
     "exception_added": "Date added.",
     "exception_deleted": "Date removed.",
 }
-
-
-async def not_biller(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    await staff_only(connection, handler)
-    if connection.user.role is Role.biller:
-        raise PermissionDeniedException("Availability is kept by providers and schedulers.")
 
 
 async def _provider(practice: PracticeInfo, staff: Staff, provider_id: int) -> dict:
