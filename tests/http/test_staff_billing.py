@@ -182,6 +182,7 @@ async def test_adjustments_write_offs_and_desk_payments_lower_the_balance(http, 
     st = Page(await http.get(f"{w['base']}/documents/statement?{q}"))
     assert st.status_code == 200 and "-$25.50" in st.text and "-$100.00" in st.text
     assert "Back to the ledger" in st.text and "/documents/statement/pdf?" in st.raw
+    assert 'href="/account/' not in st.raw  # the client's own PDF links stay on their side
     pdf = await http.get(f"{w['base']}/documents/statement/pdf?{q}")
     assert pdf.headers["content-type"] == "application/pdf"
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
@@ -200,7 +201,7 @@ async def test_superbill_and_fsa_statement_for_a_date_range(http):
                                     "diagnoses": "F43.10"})  # fmt: skip
     q = "start=2026-11-01&end=2026-11-30"
     bill = Page(await http.get(f"{w['base']}/documents/superbill?{q}"))
-    assert bill.status_code == 200
+    assert bill.status_code == 200 and 'href="/account/' not in bill.raw
     for shown in (
         "1234567893",
         "12-3456789",
@@ -220,6 +221,7 @@ async def test_superbill_and_fsa_statement_for_a_date_range(http):
     assert "1234567893" in text and "F43.10" in text and "$230.00" in text
     fsa = Page(await http.get(f"{w['base']}/documents/fsa?start=2026-11-15&end=2026-11-30"))
     assert fsa.status_code == 200 and "Group session" in fsa.text
+    assert 'href="/account/' not in fsa.raw
     assert "Individual therapy" not in fsa.text
     none = await http.get(f"{w['base']}/documents/superbill?start=2025-01-01&end=2025-01-31")
     assert none.status_code == 404
