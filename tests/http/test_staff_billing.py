@@ -152,6 +152,7 @@ async def test_adjustments_write_offs_and_desk_payments_lower_the_balance(http, 
                                             "reason": "Hardship"})  # fmt: skip
     assert r.status_code == 303
     r = await post(http, w, "adjustments", {"kind": "adjustment", "amount": "5.5",
+                                            "shown": "Sliding-scale discount",
                                             "reason": "Courtesy"}, htmx=True)  # fmt: skip
     assert r.status_code == 200 and "$174.50 owed" in r.text
     r = await post(http, w, "payments", {"method": "bitcoin", "amount": "10"}, htmx=True)
@@ -163,18 +164,28 @@ async def test_adjustments_write_offs_and_desk_payments_lower_the_balance(http, 
     assert [(x["kind"], x["amount_cents"], x["method"]) for x in rows[1:]] == [
         ("write_off", 2000, ""), ("adjustment", 550, ""), ("payment", 10000, "cheque")
     ]  # fmt: skip
-    assert rows[1]["description"] == "Hardship" and "No. 1042" in rows[3]["description"]
+    # The reason is the staff's note; the client reads "Write-off" or what staff worded.
+    assert (rows[1]["description"], rows[1]["note"]) == ("Write-off", "Hardship")
+    assert (rows[2]["description"], rows[2]["note"]) == ("Sliding-scale discount", "Courtesy")
+    assert "No. 1042" in rows[3]["description"]
+    assert (await details("billing.write_off_posted"))[0]["new"]["note"] == "Hardship"
     assert len(await details("billing.write_off_posted")) == 1
     assert (await details("billing.payment_posted"))[0]["new"]["method"] == "cheque"
 
     page = Page(await http.get(f"{w['base']}/ledger"))
     assert "$74.50 owed" in page.text and "Write-off" in page.text and "Cheque" in page.text
+    assert "Staff note: Hardship" in page.text and "Staff note: Courtesy" in page.text
     async with signed_in(app, "alice") as alice:
         assert "$74.50" in (await alice.get("/dashboard/widgets/balance")).text
         account = Page(await alice.get("/account"))
         assert "$74.50" in account.text
         # The client's own account names the write-off and shows it lowering the balance.
         assert "Write-off" in account.text and "-$20.00" in account.text
+        assert "Sliding-scale discount" in account.text
+        for note in ("Hardship", "Courtesy"):  # the staff's reasons stay on the staff side
+            assert note not in account.text
+            for doc in ("statement", "fsa", "superbill"):
+                assert note not in (await alice.get(f"/account/{doc}")).text, doc
 
     # The staff statement: write-offs and adjustments together, with a minus; and its PDF.
     today = datetime.now(UTC).date()
@@ -186,7 +197,8 @@ async def test_adjustments_write_offs_and_desk_payments_lower_the_balance(http, 
     pdf = await http.get(f"{w['base']}/documents/statement/pdf?{q}")
     assert pdf.headers["content-type"] == "application/pdf"
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
-    assert "$74.50" in text and "Hardship" in text
+    # The statement is for the client: the staff's note is not on it.
+    assert "$74.50" in text and "Write-off" in text and "Hardship" not in text
     ledger_pdf = await http.get(f"{w['base']}/documents/ledger/pdf?{q}")
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(ledger_pdf.content)).pages)
     assert "Write-off" in text and "Cheque payment: No. 1042" in text

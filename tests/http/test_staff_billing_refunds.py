@@ -91,17 +91,22 @@ async def test_half_then_the_rest_never_more_and_a_double_submit_refunds_once(
     [line] = await refund_lines()
     assert (line["amount_cents"], line["refund_of"]) == (7500, w["payment"]["id"])
     assert line["external_id"].startswith("re_") and line["posted_by"] is not None
-    assert "Session missed" in line["description"]
+    # The reason is the staff's note: the client's ledger says "Card refund".
+    assert (line["description"], line["note"]) == ("Card refund", "Session missed")
     assert [x["id"] for x in await stripe_refunds(localstripe, pi)] == [line["external_id"]]
     [attempt] = await RefundAttempt.select()
     assert attempt["status"] == "succeeded" and attempt["refund_id"] == line["external_id"]
     [audited] = await details("billing.refund_recorded")
     assert audited["old"] is None and audited["new"]["amount_cents"] == 7500
+    [asked] = await details("billing.refund_requested")  # who asked, for what, once
+    assert asked["new"] == {"key": key, "amount_cents": 7500, "reason": "Session missed"}
 
     page = Page(await http.get(f"{w['base']}/ledger?done=refunded"))
     assert "Refund made" in page.text and "$75.00 owed" in page.text
     async with signed_in(app, "alice") as alice:
         assert "$75.00" in (await alice.get("/dashboard/widgets/balance")).text
+        account = Page(await alice.get("/account"))
+        assert "Card refund" in account.text and "Session missed" not in account.text
 
     # More than what remains, or a bad amount: 422, the amount kept, nothing asked of Stripe.
     token, key = await refund_form(http, w)
@@ -166,7 +171,7 @@ async def test_webhook_before_the_answer_then_the_answer_write_one_line(
              "data": {"object": charge}}  # fmt: skip
     assert (await post_webhook(http, event)).json()["outcome"] == "refund recorded"
     [line] = await refund_lines()
-    assert line["external_id"] == refund["id"] and "Overpaid" in line["description"]
+    assert line["external_id"] == refund["id"] and line["note"] == "Overpaid"
     # Then Stripe's answer: the same refund, recorded by the request's own path.
     actor = Actor(user_id=None, role="biller", ip="", portal_url="", practice=None)
     same = await refunds.record_refund(
@@ -226,3 +231,90 @@ async def test_only_card_payments_and_only_with_stripe_set_up(app, http, setting
     r = await submit(http, w, token, key, "10")
     assert r.status_code == 409 and "not set up" in Page(r).text
     assert await RefundAttempt.count() == 0 and not await refund_lines()
+
+
+async def test_no_answer_from_stripe_keeps_the_form_and_sending_it_again_refunds_once(
+    app, http, settings, localstripe
+):
+    """Stripe unreachable (a closed port): the refund may or may not be made, so nothing is
+    marked failed; the same form (its key) comes back, holding the amount, and sent again
+    once Stripe answers, makes one refund."""
+    w = await paid(app, http, settings, localstripe)
+    pi = w["payment"]["external_id"]
+    token, key = await refund_form(http, w)
+    settings.payments.stripe_api_url = "http://127.0.0.1:9"
+    try:
+        r = await submit(http, w, token, key, "50")
+        assert r.status_code == 503 and "Stripe did not answer" in Page(r).text
+        assert f'name="key" value="{key}"' in r.text and "Send again" in r.text
+        # Leaving and coming back offers the same form, not a second refund of the amount.
+        again = await http.get(w["refund_url"])
+        assert f'name="key" value="{key}"' in again.text and 'value="50.00"' in again.text
+        [attempt] = await RefundAttempt.select()
+        assert attempt["status"] == "pending" and not await refund_lines()
+    finally:
+        settings.payments.stripe_api_url = localstripe
+    r = await submit(http, w, token, key, "50")
+    assert r.status_code == 303 and r.headers["location"].endswith("?done=refunded")
+    [line] = await refund_lines()
+    assert line["amount_cents"] == 5000
+    assert [x["id"] for x in await stripe_refunds(localstripe, pi)] == [line["external_id"]]
+    assert "$50.00 owed" in Page(await http.get(f"{w['base']}/ledger")).text
+
+
+async def test_a_refusal_by_stripe_frees_the_amount_and_is_audited(
+    app, http, settings, localstripe
+):
+    """Stripe answers with an error (here: it knows no such PaymentIntent): nothing was
+    refunded, the attempt is failed, a new form may refund the whole amount."""
+    w = await paid(app, http, settings, localstripe)
+    pi = w["payment"]["external_id"]
+    token, key = await refund_form(http, w)
+    await LedgerEntry.update({LedgerEntry.external_id: "pi_unknown_at_stripe"}).where(
+        LedgerEntry.id == w["payment"]["id"]
+    )
+    r = await submit(http, w, token, key, "150")
+    assert r.status_code == 422 and "Nothing was refunded" in Page(r).text
+    fresh = re.search(r'name="key" value="([^"]+)"', r.text).group(1)
+    assert fresh != key and 'value="150"' in r.text
+    [attempt] = await RefundAttempt.select()
+    assert attempt["status"] == "failed"
+    [failed] = await details("billing.refund_failed")
+    assert failed["new"]["key"] == key and failed["new"]["amount_cents"] == 15000
+    await LedgerEntry.update({LedgerEntry.external_id: pi}).where(
+        LedgerEntry.id == w["payment"]["id"]
+    )
+    assert (await submit(http, w, token, fresh, "150")).status_code == 303
+    assert len(await stripe_refunds(localstripe, pi)) == 1
+
+
+async def test_a_refund_that_fails_at_stripe_later_is_reversed_once(
+    app, http, settings, localstripe
+):
+    """Stripe said succeeded, then `refund.updated` says failed (the card could not take the
+    money back): the ledger gets a reversing line, the amount can be refunded again."""
+    w = await paid(app, http, settings, localstripe)
+    token, key = await refund_form(http, w)
+    assert (await submit(http, w, token, key, "60")).status_code == 303
+    [line] = await refund_lines()
+    async with httpx.AsyncClient() as s:
+        refund = (
+            await s.get(f"{localstripe}/v1/refunds/{line['external_id']}", headers=STRIPE)
+        ).json()
+    failed = {**refund, "status": "failed"}
+    event = {"id": "evt_refund_failed", "object": "event", "type": "refund.updated",
+             "data": {"object": failed}}  # fmt: skip
+    assert (await post_webhook(http, event)).json()["outcome"] == "refund failed"
+    replay = {**event, "id": "evt_refund_failed_2", "type": "charge.refund.updated"}
+    assert (await post_webhook(http, replay)).json()["outcome"] == "refund failed"
+    reversals = await LedgerEntry.select().where(LedgerEntry.kind == EntryKind.adjustment)
+    assert [(x["amount_cents"], x["description"]) for x in reversals] == [
+        (6000, "Card refund did not go through")
+    ]
+    [attempt] = await RefundAttempt.select()
+    assert attempt["status"] == "failed"
+    assert len(await details("billing.refund_reversed")) == 1
+    ledger = Page(await http.get(f"{w['base']}/ledger"))
+    assert "Nothing owed" in ledger.text
+    page = Page(await http.get(w["refund_url"]))
+    assert "All of it can be refunded" in page.text

@@ -77,3 +77,22 @@ async def test_only_a_payment_intent_of_this_client_comes_back(settings):
     for client_id, pi in ((8, intent.id), (7, "pi_nosuchintent"), (7, "seti_x"), (7, "")):
         with pytest.raises(NotFound):
             await payments.returned_intent(gw, client_id, pi)
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])
+async def test_a_card_payment_is_posted_on_the_practice_s_date_not_utc_s(zone):
+    """UTC+14 and UTC-11: at any moment one of the two is on another date than UTC, so the
+    line's date would be a day off there if it were taken from UTC."""
+    from zoneinfo import ZoneInfo
+
+    from portal.core.actor import Actor
+    from portal.core.clock import utcnow
+    from portal.practice.info import current_practice
+    from portal.tables import LedgerEntry
+
+    practice_id = await factories.practice(time_zone=zone)
+    client = await factories.client(practice_id, "alice")
+    actor = Actor.system(practice=await current_practice())
+    entry = await payments.record_payment(client["client_id"], "pi_zone", 1000, actor=actor)
+    row = await LedgerEntry.select(LedgerEntry.entry_date).where(LedgerEntry.id == entry).first()
+    assert row["entry_date"] == utcnow().astimezone(ZoneInfo(zone)).date()

@@ -217,7 +217,7 @@ async def record_payment(
                     client=client_id,
                     kind=EntryKind.payment,
                     amount_cents=cents,
-                    entry_date=utcnow().date(),
+                    entry_date=actor.today(),
                     description="Card payment, online",
                     created_at=utcnow(),
                     external_id=payment_intent_id,

@@ -6,8 +6,12 @@ the client's row is held, and asks Stripe for the refund with that key as its
 Idempotency-Key. A double submit or a retry with the same key finds the attempt and answers
 its outcome: one refund, never two.
 
+Stripe's refusal (a card or request error) marks the attempt failed: nothing was refunded.
+Any other error (no connection, a timeout) leaves it pending and "unanswered": the same
+form sends it again with the same key, and Stripe answers with the refund it made, if any.
+
 The ledger learns of a refund from whichever comes first, Stripe's answer or the
-`charge.refunded` / `refund.created` / `refund.updated` webhook (`billing.webhooks`):
+`charge.refunded` / `refund.created` / `refund.updated` webhook (`billing.refund_events`):
 `record_refund` inserts the line (kind refund, `refund_of` the payment, `external_id` the
 Stripe refund id, which the database keeps unique), so it is written once.
 """
@@ -41,7 +45,7 @@ def new_form_key() -> str:
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # succeeded, failed, pending
+    status: str  # succeeded, failed, pending, unanswered (the same form may send it again)
     cents: int = 0
     ledger_entry_id: int | None = None
     error: str = ""
@@ -49,11 +53,14 @@ class Outcome:
 
 async def refunded_by_payment(client_id: int) -> dict[int, int]:
     """Per card payment of the client, what is refunded or being refunded (one query): the
-    ledger's refund lines, and attempts under way that have no line yet."""
+    ledger's refund lines less the reversals of refunds that failed at Stripe (adjustments
+    that name the payment), and attempts under way that have no line yet."""
     rows = await LedgerEntry.raw(
         "SELECT payment, SUM(cents) AS cents FROM ("
-        " SELECT refund_of AS payment, amount_cents AS cents FROM ledger_entry"
-        "  WHERE client = {} AND kind = 'refund' AND refund_of IS NOT NULL"
+        " SELECT refund_of AS payment,"
+        "  CASE WHEN kind = 'refund' THEN amount_cents ELSE -amount_cents END AS cents"
+        "  FROM ledger_entry"
+        "  WHERE client = {} AND kind IN ('refund', 'adjustment') AND refund_of IS NOT NULL"
         " UNION ALL"
         " SELECT payment, amount_cents FROM refund_attempt"
         "  WHERE client = {} AND status = 'pending'"
@@ -92,18 +99,52 @@ async def _attempt(key: str) -> dict | None:
     return await RefundAttempt.select().where(RefundAttempt.idempotency_key == key).first()
 
 
-async def _earlier(key: str, client_id: int, entry_id: int) -> Outcome | None:
-    """What became of this form's refund, if it was sent before (a double submit, a retry)."""
+async def _earlier(key: str, client_id: int, entry_id: int) -> dict | None:
+    """This form's attempt, if it was sent before (a double submit, a retry)."""
     row = await _attempt(key)
     if row is None:
         return None
     if row["client"] != client_id or row["payment"] != entry_id:
         raise Invalid(EXPIRED)
-    return _outcome(row)
+    return row
+
+
+async def unanswered(client_id: int, entry_id: int) -> dict | None:
+    """A refund of this payment that Stripe did not answer, for the refund page to offer
+    sending again (its key and amount), or None."""
+    return await (
+        RefundAttempt.select(
+            RefundAttempt.idempotency_key, RefundAttempt.amount_cents, RefundAttempt.reason
+        )  # fmt: skip
+        .where(
+            RefundAttempt.client == client_id,
+            RefundAttempt.payment == entry_id,
+            RefundAttempt.status == "pending",
+            RefundAttempt.refund_id.is_null(),
+            RefundAttempt.error == UNANSWERED,
+        )  # fmt: skip
+        .order_by(RefundAttempt.id)
+        .first()
+    )
 
 
 def _outcome(row: dict) -> Outcome:
-    return Outcome(row["status"], row["amount_cents"], error=row["error"])
+    error = UNANSWERED_MESSAGE if _unanswered(row) else row["error"]
+    return Outcome("unanswered" if _unanswered(row) else row["status"], row["amount_cents"],
+                   error=error)  # fmt: skip
+
+
+# Stripe answered and made no refund: nothing happened, a new form may try again.
+REFUSED = (stripe.CardError, stripe.InvalidRequestError, stripe.AuthenticationError,
+           stripe.PermissionError)  # fmt: skip
+# Anything else (no connection, a timeout, Stripe's own error): the refund may or may not be
+# made. The attempt stays pending, holding its amount, and the same form sends it again
+# with the same Idempotency-Key, which Stripe answers with the refund it made, if any.
+UNANSWERED = "Stripe did not answer"
+
+
+def _unanswered(row: dict) -> bool:
+    return row["status"] == "pending" and not row["refund_id"] and row["error"] == UNANSWERED
 
 
 async def refund(
@@ -115,13 +156,12 @@ async def refund(
         raise Invalid(EXPIRED)
     earlier = await _earlier(key, client_id, entry_id)
     if earlier is not None:
-        return earlier
+        return await _send(gw, earlier, actor) if _unanswered(earlier) else _outcome(earlier)
     cents = parse_amount(amount)
     async with write_transaction(lock_client=client_id):
         # The same form sent twice at once: the other request claimed it meanwhile.
-        earlier = await _earlier(key, client_id, entry_id)
-        if earlier is not None:
-            return earlier
+        if await _earlier(key, client_id, entry_id) is not None:
+            return _outcome(await _attempt(key))
         payment = await card_payment(client_id, entry_id)
         if cents > payment["refundable"]:
             raise Invalid(
@@ -145,44 +185,79 @@ async def refund(
             .on_conflict(action="DO NOTHING")
             .returning(RefundAttempt.id)
         )
+        if claimed:
+            await _audit(actor, "billing.refund_requested", client_id, entry_id, key,
+                         {"amount_cents": cents, "reason": reason.strip()[:300]})  # fmt: skip
     if not claimed:  # the same form, sent twice at once: the other request does the work
         return _outcome(await _attempt(key))
+    return await _send(gw, await _attempt(key), actor)
+
+
+async def _audit(actor: Actor, action: str, client_id: int, payment_id: int, key: str,
+                 new: dict) -> None:  # fmt: skip
+    await audit.record(
+        action, actor_id=actor.user_id, ip=actor.ip, subject=f"ledger:{payment_id}",
+        detail={"client": client_id, "old": None, "new": {"key": key, **new}},
+    )  # fmt: skip
+
+
+async def _failed(row: dict, actor: Actor, error: str, refund_id: str | None = None) -> None:
+    """The attempt made no refund: its amount is free again; audited."""
+    await RefundAttempt.update(
+        {RefundAttempt.status: "failed", RefundAttempt.error: error[:300],
+         RefundAttempt.refund_id: refund_id or row["refund_id"],
+         RefundAttempt.completed_at: utcnow()}
+    ).where(RefundAttempt.id == row["id"])  # fmt: skip
+    await _audit(actor, "billing.refund_failed", row["client"], row["payment"],
+                 row["idempotency_key"], {"amount_cents": row["amount_cents"], "error": error[:300]})  # fmt: skip
+
+
+async def _send(gw: Gateway, row: dict, actor: Actor) -> Outcome:
+    """Ask Stripe for the attempt's refund (again, with the same key, if it went unanswered)."""
+    key, cents = row["idempotency_key"], row["amount_cents"]
+    intent = await (
+        LedgerEntry.select(LedgerEntry.external_id).where(LedgerEntry.id == row["payment"]).first()
+    )
     try:
         answer = await gw.client.v1.refunds.create_async(
             params={
-                "payment_intent": payment["external_id"],
+                "payment_intent": intent["external_id"],
                 "amount": cents,
                 "metadata": {
-                    "portal_client": str(client_id),
+                    "portal_client": str(row["client"]),
                     "portal_refund": key,
-                    "portal_payment": str(entry_id),
+                    "portal_payment": str(row["payment"]),
                 },
             },  # fmt: skip
             options={"idempotency_key": f"portal-refund-{key}"},
         )
-    except stripe.StripeError as exc:
+    except REFUSED as exc:
         message = getattr(exc, "user_message", None) or "Stripe did not make the refund."
-        await RefundAttempt.update(
-            {
-                RefundAttempt.status: "failed",
-                RefundAttempt.error: message[:300],
-                RefundAttempt.completed_at: utcnow(),
-            }  # fmt: skip
-        ).where(RefundAttempt.idempotency_key == key)
+        await _failed(row, actor, message)
         return Outcome("failed", cents, error=f"{message} Nothing was refunded; try again.")
+    except stripe.StripeError:
+        await RefundAttempt.update({RefundAttempt.error: UNANSWERED}).where(
+            RefundAttempt.id == row["id"]
+        )
+        return Outcome("unanswered", cents, error=UNANSWERED_MESSAGE)
     if answer.status in ("failed", "canceled"):
-        await RefundAttempt.update(
-            {RefundAttempt.status: "failed", RefundAttempt.refund_id: answer.id,
-             RefundAttempt.error: f"refund {answer.status}", RefundAttempt.completed_at: utcnow()}
-        ).where(RefundAttempt.idempotency_key == key)  # fmt: skip
+        await _failed(row, actor, f"refund {answer.status}", answer.id)
         return Outcome("failed", cents, error="Stripe could not make the refund.")
-    await RefundAttempt.update({RefundAttempt.refund_id: answer.id}).where(
-        RefundAttempt.idempotency_key == key
+    await RefundAttempt.update({RefundAttempt.refund_id: answer.id, RefundAttempt.error: ""}).where(
+        RefundAttempt.id == row["id"]
     )
     if answer.status != "succeeded":  # pending: the webhook will tell
         return Outcome("pending", cents)
-    line = await record_refund(client_id, entry_id, answer.id, answer.amount, key=key, actor=actor)
+    line = await record_refund(
+        row["client"], row["payment"], answer.id, answer.amount, key=key, actor=actor
+    )
     return Outcome("succeeded", cents, line)
+
+
+UNANSWERED_MESSAGE = (
+    "Stripe did not answer, so it is not known yet whether the refund was made. Send this "
+    "form again to find out: it refunds the same amount at most once."
+)
 
 
 async def record_refund(
@@ -205,13 +280,13 @@ async def record_refund(
                     client=client_id,
                     kind=EntryKind.refund,
                     amount_cents=cents,
-                    entry_date=utcnow().date(),
+                    entry_date=actor.today(),
                     created_at=utcnow(),
                     external_id=refund_id,
                     refund_of=payment_id,
                     method="card",
-                    description="Card refund"
-                    + (f": {attempt['reason']}" if attempt and attempt["reason"] else ""),
+                    description="Card refund",
+                    note=attempt["reason"] if attempt else "",
                     posted_by=attempt["created_by"] if attempt else None,
                 )
             )  # fmt: skip
@@ -251,59 +326,3 @@ async def payment_of_intent(intent_id: str) -> dict | None:
         .where(LedgerEntry.external_id == intent_id, LedgerEntry.kind == EntryKind.payment)
         .first()
     )
-
-
-# --- The webhook's part -----------------------------------------------------------------------
-
-REFUND_EVENTS = ("charge.refunded", "refund.created", "refund.updated", "charge.refund.updated")
-
-
-class Unprocessable(Exception):
-    """A verified refund event that cannot be applied; the message says why."""
-
-
-def _dict(value: object) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-async def _refunds_in(gw: Gateway, event_type: str, obj: dict) -> list[dict]:
-    """The refunds an event is about: the refund itself, or a charge's refunds (listed by
-    Stripe when the event does not carry them)."""
-    if not event_type.startswith("charge.refunded"):
-        return [obj]
-    listed = _dict(obj.get("refunds")).get("data")
-    if isinstance(listed, list) and listed:
-        return [_dict(r) for r in listed]
-    intent = obj.get("payment_intent")
-    if not isinstance(intent, str) or not intent.startswith("pi_"):
-        raise Unprocessable("the charge names no PaymentIntent")
-    try:
-        page = await gw.client.v1.refunds.list_async(params={"payment_intent": intent[:100]})
-    except stripe.StripeError as exc:
-        raise Unprocessable(f"the refunds of {intent[:100]} could not be listed") from exc
-    return [r.to_dict() for r in page.data]
-
-
-async def apply_event(gw: Gateway, event_type: str, obj: dict, *, actor: Actor) -> str:
-    """Record each succeeded refund of the event that the ledger lacks; what was done."""
-    recorded = 0
-    for r in await _refunds_in(gw, event_type, obj):
-        refund_id, cents, intent = r.get("id"), r.get("amount"), r.get("payment_intent")
-        if not isinstance(refund_id, str) or not 0 < len(refund_id) <= 100:
-            raise Unprocessable("a refund has no id")
-        if r.get("status") != "succeeded":
-            continue
-        if isinstance(cents, bool) or not isinstance(cents, int) or cents <= 0:
-            raise Unprocessable(f"refund amount {cents!r:.60} is not a positive number of cents")
-        if isinstance(intent, dict):
-            intent = intent.get("id")
-        payment = await payment_of_intent(intent) if isinstance(intent, str) else None
-        if payment is None:
-            raise Unprocessable(f"no card payment in the ledger for {str(intent)[:100]}")
-        key = _dict(r.get("metadata")).get("portal_refund")
-        await record_refund(
-            payment["client"], payment["id"], refund_id, cents,
-            key=key if isinstance(key, str) else "", actor=actor,
-        )  # fmt: skip
-        recorded += 1
-    return "refund recorded" if recorded else "ignored"

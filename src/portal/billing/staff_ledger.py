@@ -43,6 +43,7 @@ TEXT_FIELDS = {
     "diagnoses": 200,
     "kind": 20,
     "reason": 300,
+    "shown": 300,
     "method": 20,
     "reference": 200,
 }
@@ -133,6 +134,7 @@ class Entry:
     external_id: str
     refund_of: int | None
     refundable: int  # of a card payment: what is not yet refunded (0 for other lines)
+    note: str = ""  # staff only: why an adjustment, write-off or refund was made
 
     @property
     def signed_cents(self) -> int:
@@ -157,6 +159,7 @@ async def entries(client_id: int) -> list[Entry]:
             LedgerEntry.diagnosis_codes,
             LedgerEntry.external_id,
             LedgerEntry.refund_of,
+            LedgerEntry.note,
             LedgerEntry.posted_by.username.as_alias("poster"),
         )  # fmt: skip
         .where(LedgerEntry.client == client_id)
@@ -178,6 +181,7 @@ async def entries(client_id: int) -> list[Entry]:
                 cpt=r["cpt_code"] or "", diagnoses=r["diagnosis_codes"] or "",
                 posted_by=r["poster"] or "", external_id=ext, refund_of=r["refund_of"],
                 refundable=max(r["amount_cents"] - refunded.get(r["id"], 0), 0) if card else 0,
+                note=r["note"] or "",
             )
         )  # fmt: skip
     return out
@@ -213,7 +217,7 @@ async def unbilled_appointments(client_id: int, limit: int = 50) -> list[dict]:
 def _line(row: dict) -> dict:
     """What the audit keeps of a ledger line."""
     keys = ("id", "kind", "amount_cents", "entry_date", "description", "appointment", "method",
-            "cpt_code", "diagnosis_codes", "refund_of", "external_id")  # fmt: skip
+            "cpt_code", "diagnosis_codes", "refund_of", "external_id", "note")  # fmt: skip
     return {k: (str(row[k]) if isinstance(row.get(k), date) else row.get(k)) for k in keys}
 
 
@@ -303,7 +307,9 @@ def _description(typed: dict, appt: dict | None) -> str:
 
 
 async def post_adjustment(client_id: int, typed: dict, *, tz: ZoneInfo, actor: Actor) -> int:
-    """An adjustment or a write-off: lowers the balance; the reason is required."""
+    """An adjustment or a write-off: lowers the balance. The reason is required and kept
+    for staff (the line's note); the client reads the description, "Adjustment" or
+    "Write-off" unless staff word it (`shown`)."""
     today = utcnow().astimezone(tz).date()
 
     def kind() -> str:
@@ -313,7 +319,7 @@ async def post_adjustment(client_id: int, typed: dict, *, tz: ZoneInfo, actor: A
 
     def reason() -> str:
         if not typed.get("reason", "").strip():
-            raise Invalid(errors={"reason": "Give the reason: it is kept with the line."})
+            raise Invalid(errors={"reason": "Give the reason: staff see it with the line."})
         return typed["reason"].strip()[:300]
 
     clean = _collect(
@@ -326,7 +332,9 @@ async def post_adjustment(client_id: int, typed: dict, *, tz: ZoneInfo, actor: A
     )
     async with write_transaction(lock_client=client_id):
         values = {"kind": clean["kind"], "amount_cents": clean["cents"],
-                  "entry_date": clean["on"], "description": clean["reason"]}  # fmt: skip
+                  "entry_date": clean["on"], "note": clean["reason"],
+                  "description": typed.get("shown", "").strip()[:300]
+                  or ADJUSTMENTS[clean["kind"]]}  # fmt: skip
         return await _insert(client_id, values, actor, f"billing.{clean['kind']}_posted")
 
 

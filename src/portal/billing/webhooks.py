@@ -15,7 +15,7 @@ import re
 
 import stripe
 
-from portal.billing import refunds
+from portal.billing import refund_events
 from portal.billing.gateway import Gateway
 from portal.billing.payments import record_payment
 from portal.core import audit
@@ -65,10 +65,10 @@ async def handle_webhook(gw: Gateway, payload: bytes, signature: str, *, actor: 
             else:
                 await record_payment(client_id, intent_id, cents, actor=actor)
                 outcome = "payment recorded"
-        elif event_type in refunds.REFUND_EVENTS:
+        elif event_type in refund_events.REFUND_EVENTS:
             try:
-                outcome = await refunds.apply_event(gw, event_type, obj, actor=actor)
-            except refunds.Unprocessable as exc:
+                outcome = await refund_events.apply_event(gw, event_type, obj, actor=actor)
+            except refund_events.Unprocessable as exc:
                 outcome, error = "unprocessable", str(exc)[:300]
         elif event_type == "payment_intent.payment_failed" and _client_of(obj):
             intent_id = obj.get("id")

@@ -178,9 +178,12 @@ class StaffBillingController(Controller):
     async def _refund_page(
         self, request: Request, client: dict, entry_id: int, gateway: Gateway | None, *,
         key: str = "", typed: dict | None = None, errors: dict | None = None, error: str = "",
-        status_code: int = 200,
+        status_code: int = 200, keep_form: bool = False,
     ) -> Template:  # fmt: skip
         payment = await refunds.card_payment(client["id"], entry_id)
+        if not key and (waiting := await refunds.unanswered(client["id"], entry_id)):
+            key, keep_form, error = waiting["idempotency_key"], True, refunds.UNANSWERED_MESSAGE
+            typed = {"amount": f"{waiting['amount_cents'] / 100:.2f}", "reason": waiting["reason"]}
         context = {
             "client": client,
             "name": f"{client['first_name']} {client['last_name']}".strip(),
@@ -190,6 +193,7 @@ class StaffBillingController(Controller):
             "typed": typed or {"amount": f"{payment['refundable'] / 100:.2f}"},
             "errors": errors or {},
             "error": error,
+            "resend": keep_form,
             "base": f"/staff/clients/{client['id']}/billing",
         }
         return await render(request, REFUND_PAGE, context, status_code=status_code)
@@ -229,10 +233,16 @@ class StaffBillingController(Controller):
                 request, client, entry_id, gateway, key=key if refunds.KEY.fullmatch(key) else "",
                 typed=typed, errors=exc.errors, error=exc.message, status_code=422,
             )  # fmt: skip
-        if outcome.status == "failed":
+        if outcome.status == "failed":  # nothing was refunded: a new form (a new key)
             return await self._refund_page(
                 request, client, entry_id, gateway, typed=typed, error=outcome.error,
                 status_code=422,
+            )  # fmt: skip
+        if outcome.status == "unanswered":  # the same form (its key) sends it again
+            typed["amount"] = f"{outcome.cents / 100:.2f}"
+            return await self._refund_page(
+                request, client, entry_id, gateway, key=key, typed=typed, error=outcome.error,
+                status_code=503, keep_form=True,
             )  # fmt: skip
         name = "refunded" if outcome.status == "succeeded" else "refund_pending"
 

@@ -47,3 +47,6 @@ class LedgerEntry(Table):
     )
     # The staff member who posted it (NULL: the portal itself, e.g. a card payment).
     posted_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True)
+    # Staff only, never shown to the client: why an adjustment, write-off or refund was
+    # made. The client reads `description` (e.g. "Adjustment", "Card refund").
+    note = Varchar(length=300, default="")
