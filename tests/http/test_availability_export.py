@@ -35,7 +35,7 @@ async def test_export_loads_back_to_the_same_hours_dates_and_rules():
     soon = (utcnow() + timedelta(days=5)).date()
     for row in (
         AvailabilityException(provider=env["provider"], on_date=soon, kind="off",
-                              note='Conference "Care" \\ Boston'),
+                              note='Conference "Care" \\ Boston 🎓 Zoë\x7f'),
         AvailabilityException(provider=env["provider"], on_date=soon + timedelta(days=1),
                               kind="extra", start_minute=17 * 60, end_minute=19 * 60,
                               telehealth=True, bookable_online=False),

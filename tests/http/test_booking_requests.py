@@ -227,3 +227,25 @@ async def test_the_client_may_withdraw_a_request_and_staff_then_get_409(http, ap
         r = await post_form(owner, f"{REQUESTS}/{appt['id']}/approve", {}, page=REQUESTS)
         assert r.status_code == 409 and "declined or cancelled" in Page(r).text
     assert await mails("booking_approved") == []
+
+
+async def test_a_request_whose_time_has_passed_is_declined_not_approved_or_marked(http, app):
+    env = await requested_booking(http)
+    appt = env["appointment"]
+    past = appt["starts_at"] - timedelta(days=30)
+    await Appointment.update(
+        {Appointment.starts_at: past, Appointment.ends_at: past + timedelta(minutes=45)}
+    ).where(Appointment.id == appt["id"])
+    await factories.staff("priya", Role.scheduler)
+    async with signed_in(app, "priya") as priya:
+        r = await post_form(priya, f"{REQUESTS}/{appt['id']}/approve", {}, page=REQUESTS)
+        assert r.status_code == 409 and "has passed, so it can't be approved" in Page(r).text
+        # Nor can it be marked attended: it was never booked.
+        mark = f"/staff/agenda/appointments/{appt['id']}/mark"
+        r = await post_form(priya, mark, {"outcome": "completed"}, page=REQUESTS)
+        assert r.status_code == 409 and "approve or decline it first" in Page(r).text
+        assert (await Appointment.select().first())["status"] == AppointmentStatus.requested
+        r = await post_form(priya, f"{REQUESTS}/{appt['id']}/decline", {}, page=REQUESTS)
+        assert r.status_code == 303
+    assert (await Appointment.select().first())["status"] == AppointmentStatus.cancelled
+    assert await mails("booking_approved") == []

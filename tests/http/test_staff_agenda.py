@@ -217,6 +217,11 @@ async def test_booking_refusals_say_what_and_keep_the_input(http):
     assert r.status_code == 422 and "30 days ahead at most" in html.unescape(r.text)
     r = await post_form(http, f"{AGENDA}/book", booking(env, far, override="yes"), page=AGENDA)
     assert r.status_code == 303
+    # Overriding waives the notice, not the clock: yesterday's hours are refused.
+    past = booking(env, at(-1, 9), override="yes")
+    r = await post_form(http, f"{AGENDA}/book", past, page=AGENDA)
+    assert r.status_code == 422 and "That time has passed" in r.text
+    assert not await Appointment.select().where(Appointment.starts_at == at(-1, 9))
     # Overriding never double-books: the time of Alice's visit is taken.
     r = await post_form(
         http, f"{AGENDA}/book", booking(env, at(3, 10), override="yes"), page=AGENDA
@@ -312,6 +317,10 @@ async def test_move_refusals(http):
         http, visit_url(999999, "move"), {"start": at(3, 9).isoformat()}, page=AGENDA
     )
     assert r.status_code == 404
+    # Overriding the notice is no way into the past.
+    r = await post_form(http, visit_url(env["visit"], "move"),
+                        {"start": at(-1, 9).isoformat(), "override": "yes"}, page=AGENDA)  # fmt: skip
+    assert r.status_code == 422 and "That time has passed" in r.text
     assert not await events("appointment.moved")
 
 

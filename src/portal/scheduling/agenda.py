@@ -280,7 +280,8 @@ async def times(
     rules = Rules(
         slot_minutes=provider["slot_minutes"],
         duration_minutes=minutes,
-        notice=-FAR if override else timedelta(hours=provider["min_notice_hours"]),
+        # Overriding waives the provider's notice, never the clock: no booking in the past.
+        notice=timedelta(0) if override else timedelta(hours=provider["min_notice_hours"]),
         horizon=FAR if override else timedelta(days=provider["horizon_days"]),
     )
     return engine.slots_between(
@@ -296,6 +297,8 @@ async def check_time(
     """`start` if it is free and on offer; else Invalid saying why (on the `start` field)."""
     if start is None:
         raise Invalid(errors={"start": "Choose a time from the list."})
+    if start <= now:
+        raise Invalid(errors={"start": "That time has passed. Choose one still to come."})
     day = start.astimezone(practice.time_zone).date()
     args = (provider, minutes, place, day, practice, now)
     if start in await times(*args, override=override, ignore=ignore):

@@ -19,12 +19,14 @@ _RULES = ("slot_minutes", "min_notice_hours", "horizon_days", "clients_may_confi
 
 
 def _value(v: object) -> str:
-    """A TOML value: JSON's strings, numbers and lists are TOML's too (booleans aside)."""
+    """A TOML value: JSON's strings, numbers and lists are TOML's too (booleans aside), as
+    long as characters stay themselves: JSON's \\ud83c surrogate escapes (for an emoji)
+    are not TOML."""
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, date):
         return v.isoformat()
-    return json.dumps(v)
+    return json.dumps(v, ensure_ascii=False).replace("\x7f", "\\u007f")  # DEL: TOML escapes it
 
 
 def _place(row: dict) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from portal.core import audit
 from portal.core.actor import Actor
+from portal.core.clock import utcnow
 from portal.core.db import write_transaction
 from portal.core.errors import Conflict, NotFound
 from portal.scheduling.appointments import provider_name
@@ -93,6 +94,9 @@ async def decide(
         row = await _one(practice_id, appointment_id, staff)
         if row["status"] != AppointmentStatus.requested:
             raise _handled(row["status"])
+        if approve and row["starts_at"] <= utcnow():
+            raise Conflict("The time of this request has passed, so it can't be approved: "
+                           "decline it, and the client can ask for another.")  # fmt: skip
         values = {Appointment.status: new}
         if not approve:
             values[Appointment.cancel_reason] = reason

@@ -315,6 +315,8 @@ async def mark(
     row = await agenda.one(staff, actor.practice.id, appointment_id)
     if outcome not in OUTCOMES:
         raise Invalid(errors={"outcome": "Choose attended, no-show or late-cancelled."})
+    if row["status"] == AppointmentStatus.requested:
+        raise Conflict("This is a booking request: approve or decline it first.")
     if row["starts_at"] > now:
         raise Conflict("This appointment has not started yet: it can be marked "
                        f"{OUTCOMES[outcome]} once it has.")  # fmt: skip
