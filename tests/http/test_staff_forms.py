@@ -43,11 +43,27 @@ def test_the_editor_checks_by_the_files_rules_and_keeps_the_input():
     before = json.dumps(bad)
     t, errors = editor.check(bad, "consent")
     assert t is None and json.dumps(bad) == before  # the input kept as typed
-    assert errors["title"] == "'title' is empty"
-    assert "used twice" in errors["row-1"] and "used twice" in errors["row-3"]
-    assert errors["row-4"] == "'choices' must be a list of options"
-    assert errors["row-5"].startswith("'type' must be one of short_text")
+    # In the editor's words (its labels), not the file's keys and quotes.
+    assert errors["title"] == "Enter the title."
+    assert (
+        errors["row-1"]
+        == errors["row-3"]
+        == ("Another question has the name full_name: give each its own name.")
+    )
+    assert errors["row-4"] == "List the choices the client picks from, one a line."
+    assert errors["row-5"] == "Choose the kind of answer."
     assert "row-6" not in errors
+    for row, message in [
+        ({"label": "Full name", "name": "bad name!"}, "A name holds lower-case letters"),
+        ({"label": "x" * 501}, "Shorten the question: at most 500 characters."),
+        ({"label": "Pick", "kind": "single_choice", "choices": "Yes\nYes"},
+         "The choice “Yes” is listed twice."),
+        ({"label": "Pick", "kind": "single_choice", "choices": "Yes"}, "Give at least two choices"),
+        ({"label": "Age", "kind": "date", "choices": "1\n2"}, "Choices are only for One choice"),
+    ]:  # fmt: skip
+        _, errors = editor.check(typed(rows=[{**editor.blank_row(), **row}]), "consent")
+        assert errors["row-1"].startswith(message), errors
+        assert "'" not in errors["row-1"].replace("client's", "")
     _, errors = editor.check(typed(rows=[editor.blank_row()]), "consent")
     assert "Add at least one field" in errors["fields"]
 

@@ -41,7 +41,22 @@ FIELD_KEYS = {"name", "type", "label", "help", "required", "max_length", "choice
 
 
 class FormDefinitionError(ValueError):
-    """A template file that cannot be loaded; the message says where the problem is."""
+    """A template file that cannot be loaded; the message says where the problem is, in the
+    file's terms. `plain` says it for staff in the browser's forms editor, which has no
+    keys or quotes: its inputs' labels instead (empty: the message will do)."""
+
+    def __init__(self, message: str, plain: str = "") -> None:
+        super().__init__(message)
+        self.plain = plain
+
+
+# How the forms editor names what a file calls by its key.
+PLAIN_NAMES = {"title": "the title", "version": "the version", "intro": "the introduction",
+               "consent": "the consent text", "label": "the question", "help": "the help text"}  # fmt: skip
+
+
+def _plain(key: str) -> str:
+    return PLAIN_NAMES.get(key, "each choice" if key.startswith("choices") else key)
 
 
 @dataclass(frozen=True)
@@ -109,15 +124,18 @@ class TemplateDef:
 def _text(value: Any, where: str, key: str, *, limit: int, required: bool = True) -> str:
     if value is None:
         if required:
-            raise FormDefinitionError(f"{where}: '{key}' is missing")
+            raise FormDefinitionError(f"{where}: '{key}' is missing", f"Enter {_plain(key)}.")
         return ""
     if not isinstance(value, str):
         raise FormDefinitionError(f"{where}: '{key}' must be text (in quotes)")
     value = value.strip()
     if required and not value:
-        raise FormDefinitionError(f"{where}: '{key}' is empty")
+        raise FormDefinitionError(f"{where}: '{key}' is empty", f"Enter {_plain(key)}.")
     if len(value) > limit:
-        raise FormDefinitionError(f"{where}: '{key}' is longer than {limit} characters")
+        raise FormDefinitionError(
+            f"{where}: '{key}' is longer than {limit} characters",
+            f"Shorten {_plain(key)}: at most {limit:,} characters.",
+        )
     return value
 
 
@@ -134,13 +152,18 @@ def field(d: Any, form_where: str, index: int) -> FieldDef:
     if not isinstance(name, str) or not NAME.match(name):
         raise FormDefinitionError(
             f"{where}: 'name' must be lower-case letters, digits and _, starting with a "
-            f"letter, at most 40 characters (got {name!r})"
+            f"letter, at most 40 characters (got {name!r})",
+            "A name holds lower-case letters, digits and _ only, starts with a letter and has "
+            "at most 40 characters, like date_of_birth. Leave it empty to make one from the "
+            "question.",
         )
     where = f"{form_where}, field #{index} ({name})"
     _unknown_keys(d, FIELD_KEYS, where)
     kind = d.get("type")
     if kind not in FIELD_TYPES:
-        raise FormDefinitionError(f"{where}: 'type' must be one of {', '.join(FIELD_TYPES)}")
+        raise FormDefinitionError(
+            f"{where}: 'type' must be one of {', '.join(FIELD_TYPES)}", "Choose the kind of answer."
+        )
     label = _text(d.get("label"), where, "label", limit=500)
     help_text = _text(d.get("help"), where, "help", limit=1000, required=False)
     required = d.get("required", kind == "signature")
@@ -162,23 +185,35 @@ def field(d: Any, form_where: str, index: int) -> FieldDef:
     if kind in ("single_choice", "multiple_choice"):
         raw = d.get("choices")
         if not isinstance(raw, list) or not raw:
-            raise FormDefinitionError(f"{where}: 'choices' must be a list of options")
+            raise FormDefinitionError(
+                f"{where}: 'choices' must be a list of options",
+                "List the choices the client picks from, one a line.",
+            )
         if len(raw) > MAX_CHOICES:
-            raise FormDefinitionError(f"{where}: at most {MAX_CHOICES} choices")
+            raise FormDefinitionError(
+                f"{where}: at most {MAX_CHOICES} choices", f"Give {MAX_CHOICES} choices at most."
+            )
         seen: set[str] = set()
         out = []
         for j, c in enumerate(raw, 1):
             c = _text(c, where, f"choices #{j}", limit=200)
             if c in seen:
-                raise FormDefinitionError(f"{where}: choice {c!r} is listed twice")
+                raise FormDefinitionError(
+                    f"{where}: choice {c!r} is listed twice", f"The choice “{c}” is listed twice."
+                )
             seen.add(c)
             out.append(c)
         if kind == "single_choice" and len(out) < 2:
-            raise FormDefinitionError(f"{where}: a single_choice needs at least two choices")
+            raise FormDefinitionError(
+                f"{where}: a single_choice needs at least two choices",
+                "Give at least two choices: the client picks one of them.",
+            )
         choices = tuple(out)
     elif "choices" in d:
         raise FormDefinitionError(
-            f"{where}: 'choices' is only for single_choice and multiple_choice"
+            f"{where}: 'choices' is only for single_choice and multiple_choice",
+            "Choices are only for One choice and Several choices answers: remove them, or "
+            "change the kind of answer.",
         )
     return FieldDef(name, kind, label, help_text, required, max_length, choices)
 

@@ -139,8 +139,9 @@ def _table_row(row: dict[str, str]) -> dict[str, Any]:
 
 
 def _problem(exc: FormDefinitionError) -> str:
-    """The rule's message without where it is (the editor shows it by its input)."""
-    return str(exc).split(": ", 1)[-1]
+    """The rule's message in the editor's words (it is shown by its input), else the file's
+    message without where it is."""
+    return exc.plain or str(exc).split(": ", 1)[-1]
 
 
 def check(
@@ -168,7 +169,7 @@ def check(
         for i, fd in checked:
             if fd.name == twice:
                 errors[f"row-{i}"] = (
-                    f"field name {twice!r} is used twice: give each field its own name"
+                    f"Another question has the name {twice}: give each its own name."
                 )
     if not tables:
         errors["fields"] = "Add at least one field: a form with no questions asks nothing."
