@@ -17,7 +17,7 @@ import pytest
 
 from portal.core.clock import utcnow
 from portal.core.diagnostics import count_queries
-from portal.tables import Appointment, AuditEvent, Provider
+from portal.tables import Appointment, AuditEvent, LedgerEntry, Provider
 from portal.tables.accounts import Role
 from portal.tables.people import ClientStatus
 from portal.tables.scheduling import AppointmentStatus
@@ -388,6 +388,40 @@ async def test_mark_attended_no_show_or_late_cancelled_once_started(http):
     r = await post_form(http, url, {"outcome": "completed"}, page=AGENDA)
     assert r.status_code == 409 and "Another appointment now holds this time" in r.text
     assert (await row(past))["status"] == "cancelled"
+
+
+async def test_the_provider_enters_the_diagnosis_and_the_charge_carries_it(http, app):
+    env = await world()
+    await factories.staff("bill", Role.biller)
+    await sign_in(http, "ruiz")
+    url = visit_url(env["visit"], "diagnoses")
+    page = Page(await http.get(visit_url(env["visit"])))
+    assert 'name="diagnoses"' in page.raw and "ICD-10 codes" in page.text
+    r = await post_form(http, url, {"diagnoses": "f41.1, banana"}, page=AGENDA, htmx=True)
+    assert r.status_code == 422 and "BANANA is not an ICD-10 code" in r.text
+    assert 'value="f41.1, banana"' in r.text and not (await row(env["visit"]))["diagnosis_codes"]
+    r = await post_form(http, url, {"diagnoses": "f41.1 Z63.0"}, page=AGENDA)
+    assert r.status_code == 303 and r.headers["location"].endswith("?done=diagnoses")
+    assert (await row(env["visit"]))["diagnosis_codes"] == "F41.1, Z63.0"
+    [audited] = await events("appointment.diagnoses_set")
+    assert audited["old"]["diagnosis_codes"] == "" and audited["client"] == env["alice"]
+    # Another provider's visit is out of reach; the scheduler may not enter codes nor see them.
+    r = await post_form(http, visit_url(env["chen_visit"], "diagnoses"), {"diagnoses": "F41.1"},
+                        page=AGENDA)  # fmt: skip
+    assert r.status_code == 404
+    async with signed_in(app, "priya") as priya:
+        assert "Z63.0" not in (await priya.get(visit_url(env["visit"]))).text
+        r = await post_form(priya, url, {"diagnoses": "F32.0"}, page=AGENDA)
+        assert r.status_code == 403
+    assert (await row(env["visit"]))["diagnosis_codes"] == "F41.1, Z63.0"
+    # The biller charges the visit without typing codes: the provider's are on the line.
+    async with signed_in(app, "bill") as bill:
+        base = f"/staff/clients/{env['alice']}/billing"
+        r = await post_form(bill, f"{base}/charges", {"appointment": str(env["visit"])},
+                            page=f"{base}/ledger")  # fmt: skip
+        assert r.status_code == 303, r.text
+        [line] = await LedgerEntry.select().where(LedgerEntry.appointment == env["visit"])
+        assert line["diagnosis_codes"] == "F41.1, Z63.0"
 
 
 # --- Speed --------------------------------------------------------------------------------

@@ -72,6 +72,16 @@ async def stripe_refunds(localstripe: str, pi: str) -> list[dict]:
     return r.json()["data"]
 
 
+async def refunded_by_form(http, w, localstripe: str, amount: str) -> dict:
+    """Refund `amount` through the form; the refund as localstripe holds it."""
+    token, key = await refund_form(http, w)
+    assert (await submit(http, w, token, key, amount)).status_code == 303
+    [line] = await refund_lines()
+    async with httpx.AsyncClient() as s:
+        r = await s.get(f"{localstripe}/v1/refunds/{line['external_id']}", headers=STRIPE)
+    return r.json()
+
+
 async def refund_lines() -> list[dict]:
     return await LedgerEntry.select().where(LedgerEntry.kind == EntryKind.refund)
 
@@ -129,13 +139,7 @@ async def test_webhook_after_the_answer_and_replays_write_no_second_line(
     app, http, settings, localstripe
 ):
     w = await paid(app, http, settings, localstripe)
-    token, key = await refund_form(http, w)
-    assert (await submit(http, w, token, key, "50")).status_code == 303
-    [line] = await refund_lines()
-    async with httpx.AsyncClient() as s:
-        refund = (
-            await s.get(f"{localstripe}/v1/refunds/{line['external_id']}", headers=STRIPE)
-        ).json()
+    refund = await refunded_by_form(http, w, localstripe, "50")
     event = {"id": "evt_refund_1", "object": "event", "type": "refund.created",
              "data": {"object": refund}}  # fmt: skip
     assert (await post_webhook(http, event)).json()["outcome"] == "refund recorded"
@@ -294,13 +298,7 @@ async def test_a_refund_that_fails_at_stripe_later_is_reversed_once(
     """Stripe said succeeded, then `refund.updated` says failed (the card could not take the
     money back): the ledger gets a reversing line, the amount can be refunded again."""
     w = await paid(app, http, settings, localstripe)
-    token, key = await refund_form(http, w)
-    assert (await submit(http, w, token, key, "60")).status_code == 303
-    [line] = await refund_lines()
-    async with httpx.AsyncClient() as s:
-        refund = (
-            await s.get(f"{localstripe}/v1/refunds/{line['external_id']}", headers=STRIPE)
-        ).json()
+    refund = await refunded_by_form(http, w, localstripe, "60")
     failed = {**refund, "status": "failed"}
     event = {"id": "evt_refund_failed", "object": "event", "type": "refund.updated",
              "data": {"object": failed}}  # fmt: skip

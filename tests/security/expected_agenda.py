@@ -20,4 +20,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST /staff/agenda/appointments/{appointment_id:int}/move": VISIT,
     "POST /staff/agenda/appointments/{appointment_id:int}/cancel": VISIT,
     "POST /staff/agenda/appointments/{appointment_id:int}/mark": VISIT,
+    # Diagnosis codes are clinical: the provider of the visit, the owner and managers.
+    "POST /staff/agenda/appointments/{appointment_id:int}/diagnoses": {
+        **VISIT, "scheduler": "403",
+    },
 }

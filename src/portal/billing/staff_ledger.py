@@ -255,6 +255,7 @@ async def post_charge(client_id: int, typed: dict, *, tz: ZoneInfo, actor: Actor
                     Appointment.service.name.as_alias("service"),
                     Appointment.service.cpt_code.as_alias("cpt"),
                     Appointment.service.price_cents.as_alias("fee"),
+                    Appointment.diagnosis_codes,
                 )  # fmt: skip
                 .where(Appointment.id == appointment_id, Appointment.client == client_id)
                 .first()
@@ -271,7 +272,9 @@ async def post_charge(client_id: int, typed: dict, *, tz: ZoneInfo, actor: Actor
                  else appt["starts_at"].astimezone(tz).date()),
                 ("cpt", lambda: parse_cpt(typed.get("cpt", "") or (appt or {}).get("cpt") or "",
                                           required=appt is not None)),
-                ("diagnoses", lambda: parse_diagnoses(typed.get("diagnoses", ""))),
+                # The provider's codes on the appointment, unless the biller types others.
+                ("diagnoses", lambda: parse_diagnoses(
+                    typed.get("diagnoses", "") or (appt or {}).get("diagnosis_codes") or "")),
                 ("description", lambda: _description(typed, appt)),
             ]
         )  # fmt: skip

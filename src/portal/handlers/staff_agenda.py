@@ -24,7 +24,7 @@ from portal.handlers.base import done, form_text, render
 from portal.handlers.errors import status_of
 from portal.handlers.staff import not_biller
 from portal.practice.info import PracticeInfo
-from portal.scheduling import agenda, staff_booking
+from portal.scheduling import agenda, diagnoses, staff_booking
 from portal.staff.access import Staff
 
 BASE = "/staff/agenda"
@@ -33,6 +33,7 @@ NOTICES = {
     "moved": "Moved. The old time is free again and the client has been mailed the new time.",
     "cancelled": "Cancelled. The client has been mailed.",
     "marked": "Saved.",
+    "diagnoses": "Diagnosis codes saved: a charge for this appointment carries them.",
 }
 
 
@@ -144,7 +145,8 @@ class AgendaController(Controller):
             request, "pages/staff/agenda_appointment.html",
             {"a": row, "notice": NOTICES.get(notice, ""), "typed": typed, "errors": errors or {},
              "message": message, "day": day, "override": override, "offered": offered,
-             "open": open_, "started": row["starts_at"] <= now, "practice": practice},
+             "open": open_, "started": row["starts_at"] <= now, "practice": practice,
+             "clinical": diagnoses.may_enter(staff)},
             fragment="partials/staff/agenda/appointment.html", status_code=status_code,
         )  # fmt: skip
 
@@ -215,6 +217,19 @@ class AgendaController(Controller):
                                      actor=actor)  # fmt: skip
 
         return await self._act(request, staff, practice, appointment_id, typed, act, "marked")
+
+    @post("/appointments/{appointment_id:int}/diagnoses", status_code=200)
+    async def set_diagnoses(
+        self, request: Request, appointment_id: FromPath[int],
+        practice: NamedDependency[PracticeInfo], staff: NamedDependency[Staff],
+        actor: NamedDependency[Actor],
+    ) -> Response:  # fmt: skip
+        typed = _typed(await request.form(), {"diagnoses": 200})
+
+        async def act() -> None:
+            await diagnoses.set_codes(staff, appointment_id, typed["diagnoses"], actor=actor)
+
+        return await self._act(request, staff, practice, appointment_id, typed, act, "diagnoses")
 
 
 # The controllers and route handlers this module adds to the app (portal.app).

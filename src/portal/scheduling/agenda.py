@@ -59,6 +59,7 @@ COLUMNS = (
     Appointment.service.name,
     Appointment.service.duration_minutes,
     Appointment.location.name,
+    Appointment.diagnosis_codes,
 )
 
 
