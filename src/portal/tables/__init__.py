@@ -9,6 +9,7 @@ from portal.tables.accounts import (
     User,
 )
 from portal.tables.audit import AuditEvent
+from portal.tables.embedding import ApiToken, EmbedSession
 from portal.tables.enrolment import Invitation, Registration
 from portal.tables.files import StoredFile
 from portal.tables.forms import FormAssignment, FormTemplate
@@ -87,6 +88,8 @@ ALL_TABLES = [
     PaymentAttempt,
     StripeEvent,
     RefundAttempt,
+    ApiToken,
+    EmbedSession,
 ]
 
 __all__ = [t.__name__ for t in ALL_TABLES] + ["ALL_TABLES"]
