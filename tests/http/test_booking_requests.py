@@ -247,5 +247,12 @@ async def test_a_request_whose_time_has_passed_is_declined_not_approved_or_marke
         assert (await Appointment.select().first())["status"] == AppointmentStatus.requested
         r = await post_form(priya, f"{REQUESTS}/{appt['id']}/decline", {}, page=REQUESTS)
         assert r.status_code == 303
-    assert (await Appointment.select().first())["status"] == AppointmentStatus.cancelled
+        # Declined, it is no late cancellation of the client's: never marked.
+        page = Page(await priya.get(f"/staff/agenda/appointments/{appt['id']}"))
+        assert "Request declined" in page.text and "What happened" not in page.text
+        r = await post_form(priya, mark, {"outcome": "late_cancel"}, page=REQUESTS)
+        assert r.status_code == 409 and "was declined" in Page(r).text
+    declined = await Appointment.select().first()
+    assert declined["status"] == AppointmentStatus.cancelled and not declined["late_cancel"]
+    assert declined["declined_at"] is not None
     assert await mails("booking_approved") == []

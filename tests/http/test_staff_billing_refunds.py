@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -258,12 +259,43 @@ async def test_no_answer_from_stripe_keeps_the_form_and_sending_it_again_refunds
         assert attempt["status"] == "pending" and not await refund_lines()
     finally:
         settings.payments.stripe_api_url = localstripe
+    # Stripe answers again but holds no refund of this form: sent again only a minute on.
+    r = await submit(http, w, token, key, "50")
+    assert r.status_code == 503 and "Wait a minute" in Page(r).text
+    assert not await stripe_refunds(localstripe, pi)
+    await RefundAttempt.update({RefundAttempt.sent_at: utcnow() - timedelta(minutes=2)}).where(
+        RefundAttempt.idempotency_key == key
+    )
     r = await submit(http, w, token, key, "50")
     assert r.status_code == 303 and r.headers["location"].endswith("?done=refunded")
     [line] = await refund_lines()
     assert line["amount_cents"] == 5000
     assert [x["id"] for x in await stripe_refunds(localstripe, pi)] == [line["external_id"]]
+    assert (await RefundAttempt.select().first())["sends"] == 2  # a new key for the new send
     assert "$50.00 owed" in Page(await http.get(f"{w['base']}/ledger")).text
+
+
+async def test_a_refund_made_though_its_answer_was_lost_is_found_not_made_twice(
+    app, http, settings, localstripe
+):
+    """Stripe made the refund, its answer never came back (the attempt says unanswered):
+    sending the form again finds it at Stripe by the form's key and records it."""
+    w = await paid(app, http, settings, localstripe)
+    pi = w["payment"]["external_id"]
+    token, key = await refund_form(http, w)
+    await RefundAttempt.insert(
+        RefundAttempt(client=w["client"], payment=w["payment"]["id"], idempotency_key=key,
+                      amount_cents=3000, error=refunds.UNANSWERED, created_at=utcnow(),
+                      sent_at=utcnow() - timedelta(minutes=5))
+    )  # fmt: skip
+    async with httpx.AsyncClient() as s:
+        await s.post(f"{localstripe}/v1/refunds", headers=STRIPE,
+                     data={"payment_intent": pi, "amount": "3000", "metadata[portal_refund]": key})  # fmt: skip
+    r = await submit(http, w, token, key, "30")
+    assert r.status_code == 303 and r.headers["location"].endswith("?done=refunded")
+    [made] = await stripe_refunds(localstripe, pi)
+    [line] = await refund_lines()
+    assert (line["external_id"], line["amount_cents"]) == (made["id"], 3000)
 
 
 async def test_a_refusal_by_stripe_frees_the_amount_and_is_audited(
@@ -316,3 +348,32 @@ async def test_a_refund_that_fails_at_stripe_later_is_reversed_once(
     assert "Nothing owed" in ledger.text
     page = Page(await http.get(w["refund_url"]))
     assert "All of it can be refunded" in page.text
+    # Stripe retries an older "succeeded" delivery afterwards: nothing changes.
+    stale = {**event, "id": "evt_refund_stale", "type": "refund.created",
+             "data": {"object": refund}}  # fmt: skip
+    assert (await post_webhook(http, stale)).status_code == 200
+    assert (
+        len(await refund_lines()) == 1
+        and (await RefundAttempt.select().first())["status"] == "failed"
+    )
+    assert "Nothing owed" in Page(await http.get(f"{w['base']}/ledger")).text
+
+
+async def test_a_failure_that_arrives_before_the_success_keeps_the_refund_off_the_ledger(
+    app, http, settings, localstripe
+):
+    """Webhooks out of order, for a refund made in Stripe's dashboard: `refund.updated`
+    (failed) first, then the retried `refund.created` (succeeded). Nothing is written."""
+    w = await paid(app, http, settings, localstripe)
+    pi = w["payment"]["external_id"]
+    async with httpx.AsyncClient() as s:
+        refund = (await s.post(f"{localstripe}/v1/refunds", headers=STRIPE,
+                               data={"payment_intent": pi, "amount": "4000"})).json()  # fmt: skip
+    failed = {"id": "evt_f", "object": "event", "type": "refund.updated",
+              "data": {"object": {**refund, "status": "failed"}}}  # fmt: skip
+    assert (await post_webhook(http, failed)).json()["outcome"] == "refund failed"
+    succeeded = {"id": "evt_s", "object": "event", "type": "refund.created",
+                 "data": {"object": refund}}  # fmt: skip
+    assert (await post_webhook(http, succeeded)).status_code == 200
+    assert not await refund_lines()
+    assert "Nothing owed" in Page(await http.get(f"{w['base']}/ledger")).text

@@ -22,6 +22,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "POST /staff/agenda/appointments/{appointment_id:int}/mark": VISIT,
     # Diagnosis codes are clinical: the provider of the visit, the owner and managers.
     "POST /staff/agenda/appointments/{appointment_id:int}/diagnoses": {
-        **VISIT, "scheduler": "403",
+        **VISIT,
+        "scheduler": "403",
     },
 }

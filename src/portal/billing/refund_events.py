@@ -61,16 +61,18 @@ async def apply_event(gw: Gateway, event_type: str, obj: dict, *, actor: Actor) 
             raise Unprocessable("a refund has no id")
         key = _dict(r.get("metadata")).get("portal_refund")
         key = key if isinstance(key, str) else ""
+        if isinstance(intent, dict):
+            intent = intent.get("id")
         if r.get("status") in FAILED:
-            if await refund_failed(refund_id, key, str(r.get("status")), actor=actor):
+            intent_id = intent if isinstance(intent, str) else ""
+            if await refund_failed(refund_id, key, str(r.get("status")), intent=intent_id,
+                                   cents=cents if isinstance(cents, int) else 0, actor=actor):  # fmt: skip
                 done.append("refund failed")
             continue
         if r.get("status") != "succeeded":
             continue
         if isinstance(cents, bool) or not isinstance(cents, int) or cents <= 0:
             raise Unprocessable(f"refund amount {cents!r:.60} is not a positive number of cents")
-        if isinstance(intent, dict):
-            intent = intent.get("id")
         payment = await payment_of_intent(intent) if isinstance(intent, str) else None
         if payment is None:
             raise Unprocessable(f"no card payment in the ledger for {str(intent)[:100]}")
@@ -80,9 +82,13 @@ async def apply_event(gw: Gateway, event_type: str, obj: dict, *, actor: Actor) 
     return done[-1] if done else "ignored"
 
 
-async def refund_failed(refund_id: str, key: str, status: str, *, actor: Actor) -> bool:
+async def refund_failed(
+    refund_id: str, key: str, status: str, *, intent: str, cents: int, actor: Actor
+) -> bool:
     """Stripe says the refund failed or was canceled: mark its attempt failed and reverse
-    its ledger line, each once. False if the portal knows nothing of it."""
+    its ledger line, each once. A refund the portal did not ask for (made in Stripe's
+    dashboard) gets a failed attempt too, so that a "succeeded" event for it arriving later
+    (Stripe retries, out of order) is not written. False if the payment is not known."""
     found = await (
         RefundAttempt.select(RefundAttempt.client)
         .where((RefundAttempt.refund_id == refund_id) | (RefundAttempt.idempotency_key == (key or "-")))
@@ -91,7 +97,18 @@ async def refund_failed(refund_id: str, key: str, status: str, *, actor: Actor) 
         LedgerEntry.external_id == refund_id
     ).first()  # fmt: skip
     if found is None:
-        return False
+        payment = await payment_of_intent(intent) if intent else None
+        if payment is None:
+            return False
+        await RefundAttempt.insert(
+            RefundAttempt(
+                client=payment["client"], payment=payment["id"],
+                idempotency_key=f"stripe-{refund_id}"[:64], amount_cents=max(cents, 0),
+                refund_id=refund_id, status="failed", error=f"refund {status} at Stripe",
+                created_at=utcnow(), completed_at=utcnow(),
+            )
+        ).on_conflict(action="DO NOTHING")  # fmt: skip
+        return True
     async with write_transaction(lock_client=found["client"]):
         await RefundAttempt.update(
             {RefundAttempt.status: "failed", RefundAttempt.refund_id: refund_id,

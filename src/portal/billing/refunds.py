@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 import stripe
 
@@ -180,6 +181,7 @@ async def refund(
                     reason=reason.strip()[:300],
                     created_by=actor.user_id,
                     created_at=utcnow(),
+                    sent_at=utcnow(),
                 )
             )  # fmt: skip
             .on_conflict(action="DO NOTHING")
@@ -212,16 +214,49 @@ async def _failed(row: dict, actor: Actor, error: str, refund_id: str | None = N
                  row["idempotency_key"], {"amount_cents": row["amount_cents"], "error": error[:300]})  # fmt: skip
 
 
+async def _made_at_stripe(gw: Gateway, intent: str, key: str) -> dict | None:
+    """The refund Stripe made for this form's key, if any (listed by its PaymentIntent);
+    StripeError if Stripe cannot be asked."""
+    page = await gw.client.v1.refunds.list_async(params={"payment_intent": intent, "limit": 100})
+    for r in page.data:
+        made = r.to_dict()
+        if _dict(made.get("metadata")).get("portal_refund") == key:
+            return made
+    return None
+
+
+def _dict(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 async def _send(gw: Gateway, row: dict, actor: Actor) -> Outcome:
-    """Ask Stripe for the attempt's refund (again, with the same key, if it went unanswered)."""
+    """Ask Stripe for the attempt's refund. Sent before and unanswered: first look for it at
+    Stripe (it may have been made), and only then send it again, with a new key (Stripe
+    answers a key with its first answer, an error included, and forgets keys after a day)."""
     key, cents = row["idempotency_key"], row["amount_cents"]
-    intent = await (
-        LedgerEntry.select(LedgerEntry.external_id).where(LedgerEntry.id == row["payment"]).first()
+    intent = (
+        await LedgerEntry.select(LedgerEntry.external_id)
+        .where(LedgerEntry.id == row["payment"])
+        .first()
+    )["external_id"]
+    sends = row["sends"] or 1
+    if _unanswered(row):
+        try:
+            made = await _made_at_stripe(gw, intent, key)
+        except stripe.StripeError:
+            return Outcome("unanswered", cents, error=UNANSWERED_MESSAGE)
+        if made is not None:
+            return await _settle(row, made, actor)
+        if row["sent_at"] and utcnow() - row["sent_at"] < RESEND_AFTER:
+            return Outcome("unanswered", cents, error=WAIT_MESSAGE)
+        sends += 1
+    await RefundAttempt.update({RefundAttempt.sends: sends, RefundAttempt.sent_at: utcnow()}).where(
+        RefundAttempt.id == row["id"]
     )
     try:
         answer = await gw.client.v1.refunds.create_async(
             params={
-                "payment_intent": intent["external_id"],
+                "payment_intent": intent,
                 "amount": cents,
                 "metadata": {
                     "portal_client": str(row["client"]),
@@ -229,7 +264,9 @@ async def _send(gw: Gateway, row: dict, actor: Actor) -> Outcome:
                     "portal_payment": str(row["payment"]),
                 },
             },  # fmt: skip
-            options={"idempotency_key": f"portal-refund-{key}"},
+            options={
+                "idempotency_key": f"portal-refund-{key}" + (f"-{sends}" if sends > 1 else "")
+            },
         )
     except REFUSED as exc:
         message = getattr(exc, "user_message", None) or "Stripe did not make the refund."
@@ -240,20 +277,32 @@ async def _send(gw: Gateway, row: dict, actor: Actor) -> Outcome:
             RefundAttempt.id == row["id"]
         )
         return Outcome("unanswered", cents, error=UNANSWERED_MESSAGE)
-    if answer.status in ("failed", "canceled"):
-        await _failed(row, actor, f"refund {answer.status}", answer.id)
+    return await _settle(row, answer.to_dict(), actor)
+
+
+async def _settle(row: dict, refund: dict, actor: Actor) -> Outcome:
+    """What Stripe's refund (an answer, or one found at Stripe) means for the attempt."""
+    cents, status = row["amount_cents"], refund.get("status")
+    if status in ("failed", "canceled"):
+        await _failed(row, actor, f"refund {status}", refund["id"])
         return Outcome("failed", cents, error="Stripe could not make the refund.")
-    await RefundAttempt.update({RefundAttempt.refund_id: answer.id, RefundAttempt.error: ""}).where(
-        RefundAttempt.id == row["id"]
-    )
-    if answer.status != "succeeded":  # pending: the webhook will tell
+    await RefundAttempt.update(
+        {RefundAttempt.refund_id: refund["id"], RefundAttempt.error: ""}
+    ).where(RefundAttempt.id == row["id"])
+    if status != "succeeded":  # pending: the webhook will tell
         return Outcome("pending", cents)
-    line = await record_refund(
-        row["client"], row["payment"], answer.id, answer.amount, key=key, actor=actor
-    )
+    line = await record_refund(row["client"], row["payment"], refund["id"], refund["amount"],
+                               key=row["idempotency_key"], actor=actor)  # fmt: skip
+    if line is None:  # Stripe said it failed meanwhile (its webhook came first)
+        return Outcome("failed", cents, error="Stripe reports that this refund failed.")
     return Outcome("succeeded", cents, line)
 
 
+RESEND_AFTER = timedelta(minutes=1)
+WAIT_MESSAGE = (
+    "Stripe did not answer, and has no record of this refund yet. Wait a minute and send "
+    "this form again: the refund is made at most once."
+)
 UNANSWERED_MESSAGE = (
     "Stripe did not answer, so it is not known yet whether the refund was made. Send this "
     "form again to find out: it refunds the same amount at most once."
@@ -263,8 +312,10 @@ UNANSWERED_MESSAGE = (
 async def record_refund(
     client_id: int, payment_id: int, refund_id: str, cents: int, *, key: str = "",
     actor: Actor,
-) -> int:  # fmt: skip
-    """Write the refund to the ledger once per Stripe refund id; its ledger entry id."""
+) -> int | None:  # fmt: skip
+    """Write the refund to the ledger once per Stripe refund id; its ledger entry id. None
+    when Stripe has already said this refund failed: a late "succeeded" (an answer or a
+    retried webhook) never writes it, nor marks its attempt succeeded again."""
     async with write_transaction(lock_client=client_id):
         attempt = (
             await RefundAttempt.select()
@@ -274,6 +325,11 @@ async def record_refund(
             )
             .first()
         )
+        if attempt and attempt["status"] == "failed" and attempt["refund_id"] == refund_id:
+            line = await LedgerEntry.select(LedgerEntry.id).where(
+                LedgerEntry.external_id == refund_id
+            ).first()  # fmt: skip
+            return line["id"] if line else None
         inserted = (
             await LedgerEntry.insert(
                 LedgerEntry(

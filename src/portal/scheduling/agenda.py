@@ -60,12 +60,15 @@ COLUMNS = (
     Appointment.service.duration_minutes,
     Appointment.location.name,
     Appointment.diagnosis_codes,
+    Appointment.declined_at,
 )
 
 
 def status_label(row: dict) -> str:
     if row["status"] == AppointmentStatus.cancelled and row.get("late_cancel"):
         return "Late-cancelled"
+    if row["status"] == AppointmentStatus.cancelled and row.get("declined_at"):
+        return "Request declined"
     return STATUS_LABELS.get(row["status"], row["status"])
 
 

@@ -100,6 +100,7 @@ async def decide(
         values = {Appointment.status: new}
         if not approve:
             values[Appointment.cancel_reason] = reason
+            values[Appointment.declined_at] = utcnow()
         changed = (
             await Appointment.update(values)
             .where(

@@ -317,6 +317,8 @@ async def mark(
         raise Invalid(errors={"outcome": "Choose attended, no-show or late-cancelled."})
     if row["status"] == AppointmentStatus.requested:
         raise Conflict("This is a booking request: approve or decline it first.")
+    if row["declined_at"] is not None:
+        raise Conflict("This booking request was declined: there is nothing to mark.")
     if row["starts_at"] > now:
         raise Conflict("This appointment has not started yet: it can be marked "
                        f"{OUTCOMES[outcome]} once it has.")  # fmt: skip

@@ -83,3 +83,8 @@ class RefundAttempt(Table):
     created_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True)
     created_at = Timestamptz()
     completed_at = Timestamptz(null=True, default=None)
+    # How often the refund was sent to Stripe, and when last: a refund Stripe did not answer
+    # is looked for at Stripe before it is sent again, each time with a new key (Stripe keeps
+    # a key's first answer, a 500 included).
+    sends = Integer(default=1)
+    sent_at = Timestamptz(null=True, default=None)

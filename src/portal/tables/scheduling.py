@@ -63,6 +63,8 @@ class Appointment(Table):
     booked_online = Boolean(default=False)
     # ICD-10 codes for superbills, comma-separated (entered by staff).
     diagnosis_codes = Varchar(length=200, default="")
+    # A booking request staff declined (its status is cancelled): never marked afterwards.
+    declined_at = Timestamptz(null=True, default=None)
 
 
 class AvailabilityBlock(Table):
