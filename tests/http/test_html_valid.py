@@ -51,6 +51,16 @@ def vnu_jar() -> Path | None:
     return path if path.is_file() and shutil.which("java") else None
 
 
+def required_vnu_jar() -> Path:
+    """vnu.jar, or the test skipped (failed under CI=true or PORTAL_TEST_STRICT=1)."""
+    jar = vnu_jar()
+    if jar is None:
+        if os.environ.get("CI") == "true" or os.environ.get("PORTAL_TEST_STRICT") == "1":
+            pytest.fail("the Nu HTML checker (PORTAL_TEST_VNU, vnu.jar, java) is missing")
+        pytest.skip("no Nu HTML checker: set PORTAL_TEST_VNU to vnu.jar (scripts/test.sh does)")
+    return jar
+
+
 async def seed(settings) -> dict:  # noqa: ANN001
     """Alice with a bit of everything, so each page shows its full markup."""
     return await scenes.alice_with_everything(settings, lambda: forms.load_file(DEMO_FORMS))
@@ -205,11 +215,7 @@ def check(jar: Path, docs: dict[str, str], folder: Path) -> list[str]:
 
 
 async def test_every_page_and_fragment_a_client_reaches_is_valid_html(app, settings, tmp_path):
-    jar = vnu_jar()
-    if jar is None:
-        if os.environ.get("CI") == "true" or os.environ.get("PORTAL_TEST_STRICT") == "1":
-            pytest.fail("the Nu HTML checker (PORTAL_TEST_VNU, vnu.jar, java) is missing")
-        pytest.skip("no Nu HTML checker: set PORTAL_TEST_VNU to vnu.jar (scripts/test.sh does)")
+    jar = required_vnu_jar()
     docs = await collect(app, settings)
     for must in ("page /", "page /insurance", "page /pay", "page /messages", "page /account",
                  "page /account/cards", "page /forms", "page /profile", "page /help",

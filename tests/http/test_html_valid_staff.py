@@ -6,15 +6,12 @@ checker and how htmx's attributes are let through)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-
-import pytest
 
 from portal.demo.practice import seed
 from portal.tables import Practice
 from tests.conftest import client_for
-from tests.http.test_html_valid import SKIP, as_document, check, links, vnu_jar
+from tests.http.test_html_valid import SKIP, as_document, check, links, required_vnu_jar
 from tests.web import post_form, sign_in
 
 DEMO_PASSWORD = "a demo passphrase for tests"
@@ -72,11 +69,7 @@ async def collect(app) -> dict[str, str]:  # noqa: ANN001
 
 
 async def test_every_staff_page_and_fragment_is_valid_html(app, tmp_path):
-    jar = vnu_jar()
-    if jar is None:
-        if os.environ.get("CI") == "true" or os.environ.get("PORTAL_TEST_STRICT") == "1":
-            pytest.fail("the Nu HTML checker (PORTAL_TEST_VNU, vnu.jar, java) is missing")
-        pytest.skip("no Nu HTML checker: set PORTAL_TEST_VNU to vnu.jar (scripts/test.sh does)")
+    jar = required_vnu_jar()
     docs = await collect(app)
     for must in ("page /staff", "page /staff/clients", "page /staff/clients/new",
                  "page /staff/inbox", "page /staff/settings/demographics",

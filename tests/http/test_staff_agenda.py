@@ -8,12 +8,9 @@ from __future__ import annotations
 import asyncio
 import html
 import json
-import os
 import re
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
-
-import pytest
 
 from portal.core.clock import utcnow
 from portal.core.diagnostics import count_queries
@@ -22,7 +19,7 @@ from portal.tables.accounts import Role
 from portal.tables.people import ClientStatus
 from portal.tables.scheduling import AppointmentStatus
 from tests import factories
-from tests.http.test_html_valid import as_document, check, vnu_jar
+from tests.http.test_html_valid import as_document, check, required_vnu_jar
 from tests.http.test_schedule import practice_with_hours
 from tests.unit.test_mail import smtp, worker_for  # noqa: F401 - the real SMTP server fixture
 from tests.web import Page, mails, post_form, sign_in, signed_in
@@ -471,11 +468,7 @@ async def test_of_two_bookings_racing_for_one_time_the_database_lets_one_through
 
 
 async def test_the_pages_are_valid_html(app, tmp_path):
-    jar = vnu_jar()
-    if jar is None:
-        if os.environ.get("CI") == "true" or os.environ.get("PORTAL_TEST_STRICT") == "1":
-            pytest.fail("the Nu HTML checker (PORTAL_TEST_VNU, vnu.jar, java) is missing")
-        pytest.skip("no Nu HTML checker: set PORTAL_TEST_VNU to vnu.jar (scripts/test.sh does)")
+    jar = required_vnu_jar()
     env = await world()
     past = await factories.appointment(
         env["alice"], env["provider"], env["service"], at(-1, 10), location_id=env["location"]

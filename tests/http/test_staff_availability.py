@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
-
-import pytest
 
 from portal.core.clock import utcnow
 from portal.core.diagnostics import count_queries
@@ -21,7 +18,7 @@ from portal.tables.accounts import Role
 from portal.tables.people import ClientStatus
 from tests import factories
 from tests.conftest import client_for
-from tests.http.test_html_valid import as_document, check, vnu_jar
+from tests.http.test_html_valid import as_document, check, required_vnu_jar
 from tests.http.test_schedule import practice_with_hours
 from tests.web import Page, post_form, sign_in
 
@@ -226,11 +223,7 @@ async def test_the_page_costs_the_same_queries_for_many_blocks_and_appointments(
 
 
 async def test_the_pages_are_valid_html_with_every_field_in_error(app, tmp_path):
-    jar = vnu_jar()
-    if jar is None:
-        if os.environ.get("CI") == "true" or os.environ.get("PORTAL_TEST_STRICT") == "1":
-            pytest.fail("the Nu HTML checker (PORTAL_TEST_VNU, vnu.jar, java) is missing")
-        pytest.skip("no Nu HTML checker: set PORTAL_TEST_VNU to vnu.jar (scripts/test.sh does)")
+    jar = required_vnu_jar()
     env = await world()
     own = f"{PATH}/{env['provider']}"
     await AvailabilityException.insert(

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from datetime import timedelta
-
-import pytest
 
 from portal.core.clock import utcnow
 from portal.core.diagnostics import count_queries
@@ -18,7 +15,7 @@ from portal.tables import AuditEvent, Provider
 from portal.tables.scheduling import AppointmentStatus
 from tests import factories
 from tests.conftest import client_for
-from tests.http.test_html_valid import as_document, check, vnu_jar
+from tests.http.test_html_valid import as_document, check, required_vnu_jar
 from tests.http.test_staff_clients import people
 from tests.web import Page, post_form, sign_in, signed_in
 
@@ -177,11 +174,7 @@ async def test_the_list_costs_the_same_queries_for_many_providers(http, app):
 
 
 async def test_the_pages_are_valid_html_with_every_field_in_error(http, tmp_path):
-    jar = vnu_jar()
-    if jar is None:
-        if os.environ.get("CI") == "true" or os.environ.get("PORTAL_TEST_STRICT") == "1":
-            pytest.fail("the Nu HTML checker (PORTAL_TEST_VNU, vnu.jar, java) is missing")
-        pytest.skip("no Nu HTML checker: set PORTAL_TEST_VNU to vnu.jar (scripts/test.sh does)")
+    jar = required_vnu_jar()
     env = await people()
     ruiz = env["ruiz"]["provider_id"]
     await factories.appointment(

@@ -7,12 +7,9 @@ from __future__ import annotations
 import asyncio
 import html
 import json
-import os
 import re
 from datetime import timedelta
 from urllib.parse import unquote
-
-import pytest
 
 from portal.core.diagnostics import count_queries
 from portal.demo.practice import seed
@@ -22,7 +19,7 @@ from portal.tables.accounts import Role
 from portal.tables.people import ClientStatus
 from tests import factories
 from tests.conftest import client_for
-from tests.http.test_html_valid import as_document, check, vnu_jar
+from tests.http.test_html_valid import as_document, check, required_vnu_jar
 from tests.http.test_html_valid_staff import DEMO_PASSWORD
 from tests.http.test_schedule import practice_with_hours, slot_links
 from tests.http.test_staff_clients import people
@@ -400,11 +397,7 @@ async def test_a_service_for_new_clients_only_is_offered_to_new_clients_only(htt
 
 
 async def test_the_pages_are_valid_html_with_every_field_in_error(app, tmp_path):
-    jar = vnu_jar()
-    if jar is None:
-        if os.environ.get("CI") == "true" or os.environ.get("PORTAL_TEST_STRICT") == "1":
-            pytest.fail("the Nu HTML checker (PORTAL_TEST_VNU, vnu.jar, java) is missing")
-        pytest.skip("no Nu HTML checker: set PORTAL_TEST_VNU to vnu.jar (scripts/test.sh does)")
+    jar = required_vnu_jar()
     await seed(DEMO_PASSWORD)
     await Practice.update({Practice.two_factor_policy: "nobody"}).where(Practice.id > 0)
     # The demo's initial assessment is booked online by new clients only.
