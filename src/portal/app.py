@@ -35,11 +35,14 @@ from portal.dashboard import tasks
 from portal.forms import assignments as forms
 from portal.forms import definition as form_definition
 from portal.handlers import (
+    api,
+    embed,
     errors,
     limits,
     staff_agenda,
     staff_availability,
     staff_billing,
+    staff_embedding,
     staff_forms,
     staff_providers,
 )
@@ -59,7 +62,7 @@ from portal.handlers.insurance import InsuranceController
 from portal.handlers.invitations import InvitationController, InviteController
 from portal.handlers.menu import add_menu_counts, note_menu_reader
 from portal.handlers.messages import MessagesController
-from portal.handlers.middleware import SessionAuthMiddleware, security_headers
+from portal.handlers.middleware import EmbedCORS, SessionAuthMiddleware, security_headers
 from portal.handlers.payments import CardsController, PayController, stripe_webhook
 from portal.handlers.profile import ProfileController
 from portal.handlers.profile_details import ProfileDetailsController
@@ -190,6 +193,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *staff_agenda.CONTROLLERS,
             *staff_billing.CONTROLLERS,
             *staff_forms.CONTROLLERS,
+            *embed.CONTROLLERS,
+            *api.CONTROLLERS,
+            *staff_embedding.CONTROLLERS,
             PayController,
             TermsController,
             CardsController,
@@ -211,6 +217,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # Outermost: sizes, form fields and path ids are checked before anything reads
             # the body (the CSRF middleware parses a whole form to find its token).
             DefineMiddleware(limits.RequestLimits, session_cookie=session_cookie_name(settings)),
+            # CORS for /embed/ only, from the embed allow-list (handlers/embed.py).
+            DefineMiddleware(EmbedCORS, configured=settings.security.embed_origins),
             DefineMiddleware(
                 SessionAuthMiddleware,
                 cookie_name=session_cookie_name(settings),
@@ -236,7 +244,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             brotli_gzip_fallback=True,
             brotli_lgwin=16,
             minimum_size=512,
-            exclude=["^/static/"],
+            exclude=["^/static/", "^/embed/embed.js$"],  # both sent precompressed
         ),
         template_config=TemplateConfig(
             engine=JinjaTemplateEngine.from_environment(jinja),

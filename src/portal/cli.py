@@ -3,6 +3,7 @@
 portal run [--workers N]        serve with uvicorn, in one process or N worker processes
 portal db migrate               apply migrations
 portal demo [--password P]      seed the demo practice into an empty database
+portal demo intranet [--port N] a page on another port embedding the demo's widgets
 portal users create ...         add a user
 """
 
@@ -207,7 +208,9 @@ def db_migrate() -> None:
     asyncio.run(migrate(settings))
 
 
-@click.command(name="demo", help="Seed a demo practice into an empty database.")
+@click.group(name="demo", invoke_without_command=True,
+             help="Seed a demo practice into an empty database (`portal demo intranet`: a "
+                  "page embedding it).")  # fmt: skip
 @click.option("--password", default=None, help="Password for every demo account (default: random).")
 @click.option(
     "--if-empty",
@@ -215,6 +218,8 @@ def db_migrate() -> None:
     help="Seed only when the database holds no practice; otherwise print the saved sign-ins.",
 )
 def demo_command(password: str | None, if_empty: bool) -> None:
+    if click.get_current_context().invoked_subcommand is not None:
+        return
     from portal.demo.practice import DemoRefused, seed
 
     settings = _settings()
@@ -242,6 +247,31 @@ def demo_command(password: str | None, if_empty: bool) -> None:
     with os.fdopen(fd, "w") as f:
         f.write(text)
     click.echo(text)
+
+
+@demo_command.command(name="intranet", help="Serve a page on another port that embeds the "
+                      "demo practice's widgets all three ways (docs/embedding.md).")  # fmt: skip
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=int)
+@click.option("--portal", "portal_url", default=None,
+              help="The portal's address (default: server.public_url).")  # fmt: skip
+def demo_intranet(host: str, port: int, portal_url: str | None) -> None:
+    import uvicorn
+
+    from portal.demo.intranet import create_intranet_app, prepare
+
+    settings = _settings()
+    origin = f"http://{host}:{port}"
+    try:
+        token, client = _run(lambda: prepare(origin), settings)
+    except (RuntimeError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    portal = portal_url or settings.server.public_url
+    click.echo(f"Demo intranet at {origin}/ embedding client #{client} from {portal}")
+    click.echo(f"({origin} is now on the practice's embed allow-list; the page's API token "
+               "lasts a day and is listed under Staff > Embedding.)")  # fmt: skip
+    uvicorn.run(create_intranet_app(portal, token, client, origin), host=host, port=port,
+                log_level="warning")  # fmt: skip
 
 
 @click.group(name="users", help="Portal accounts.")

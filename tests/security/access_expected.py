@@ -229,10 +229,11 @@ from tests.security import (  # noqa: E402
     expected_agenda,
     expected_availability,
     expected_billing,
+    expected_embed,
     expected_forms,
     expected_providers,
 )
 
 for _area in (expected_providers, expected_availability, expected_agenda, expected_billing,
-              expected_forms):  # fmt: skip
+              expected_forms, expected_embed):  # fmt: skip
     EXPECTED.update(_area.EXPECTED)

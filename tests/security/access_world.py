@@ -20,6 +20,7 @@ from portal.core.actor import Actor
 from portal.core.clock import utcnow
 from portal.core.crypto import Cipher
 from portal.tables import (
+    ApiToken,
     AvailabilityBlock,
     AvailabilityException,
     Client,
@@ -64,7 +65,8 @@ class World:
                 return str(self.ids[name])
             if kind == "int":
                 raise KeyError(f"no id for the path parameter {name!r} in {path}")
-            return {"name": "balance", "side": "front", "token": "x" * 43}.get(name, "x")
+            return {"name": "balance", "widget": "balance", "side": "front",
+                    "token": "x" * 43}.get(name, "x")  # fmt: skip
 
         return re.sub(r"\{(\w+):(\w+)\}", one, path)
 
@@ -242,6 +244,13 @@ async def build(settings) -> World:  # noqa: ANN001 - the test settings
     # --- Issue 15's areas: ids their routes need beyond the above, one block per area. ---
     # billing: the document a staff billing route shows (/billing/documents/{document}).
     w.ids["document"] = "statement"
+    # --- Issue 16: an API token (Dr. Ana's) for the embedding settings' revoke route. ---
+    w.ids["token_id"] = await _id(
+        ApiToken.insert(
+            ApiToken(user=dra["user_id"], name="EHR", token_hash="0" * 64, prefix="pt_0000",
+                     scopes="read", created_at=now, expires_at=now + timedelta(days=30))
+        ).returning(ApiToken.id)
+    )  # fmt: skip
 
     for persona, user_id in w.users.items():
         w.tokens[persona] = await start_session(user_id, ip="203.0.113.7", user_agent="matrix")

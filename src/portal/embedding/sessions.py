@@ -159,6 +159,17 @@ async def redeem(secret: str) -> str:
     return frame
 
 
+async def origin_of_secret(secret: str) -> str:
+    """The host origin a secret was made for, even spent or expired ("" if unknown): where
+    a refused frame may say so."""
+    if not secret.startswith(SECRET_PREFIX) or len(secret) > 100:
+        return ""
+    row = await EmbedSession.select(EmbedSession.origin).where(
+        EmbedSession.secret_hash == token_hash(secret)
+    ).first()  # fmt: skip
+    return row["origin"] if row else ""
+
+
 @dataclass(frozen=True)
 class Frame:
     """What an embed frame may open, checked at this request."""
@@ -208,4 +219,3 @@ async def frame(frame_token: str) -> Frame:
         row["id"], staff, row["client"], tuple(row["widgets"].split(",")), bool(row["actions"]),
         row["origin"], row["theme"], row["expires_at"],
     )  # fmt: skip
-

@@ -38,6 +38,10 @@ class PracticeInfo:
     # unset): read with the practice, so My Account and each document's URL check it for free.
     client_documents: frozenset[str] = frozenset(("receipts", "statements", "superbills", "fsa"))
 
+    # Origins the practice lets frame and fetch /embed/ (`settings["embed_origins"]`), besides
+    # those of litestar.toml (portal.embedding.origins).
+    embed_origins: tuple[str, ...] = ()
+
     def offers(self, document: str) -> bool:
         return document in self.client_documents
 
@@ -66,6 +70,11 @@ def client_documents(settings: dict) -> frozenset[str]:
     if not isinstance(chosen, list):
         return frozenset(DOCUMENTS)
     return frozenset(chosen) & frozenset(DOCUMENTS)
+
+
+def embed_origins(settings: dict) -> tuple[str, ...]:
+    kept = settings.get("embed_origins")
+    return tuple(o for o in kept if isinstance(o, str)) if isinstance(kept, list) else ()
 
 
 def format_address(row: dict, prefix: str = "") -> str:
@@ -132,4 +141,5 @@ def _practice_info(row: dict, *, pays_online: bool) -> PracticeInfo:
         self_registration=row["self_registration"],
         book_before_approval=row["book_before_approval"],
         client_documents=client_documents(settings_of(row)),
+        embed_origins=embed_origins(settings_of(row)),
     )

@@ -307,6 +307,36 @@ async def cancel(
     return {**row, "status": AppointmentStatus.cancelled, "cancel_reason": reason}
 
 
+async def confirm(staff: Staff, appointment_id: int, *, now: datetime, actor: Actor) -> dict:
+    """Record that the client confirmed (on the phone, at the desk): scheduled to confirmed,
+    whatever the provider lets clients do online."""
+    row = await agenda.one(staff, actor.practice.id, appointment_id)
+    _refuse_closed(row, "confirmed")
+    if row["status"] == AppointmentStatus.requested:
+        raise Conflict("This is a booking request: approve or decline it first.")
+    if row["status"] == AppointmentStatus.confirmed:
+        raise Conflict("This appointment is already confirmed.")
+    if row["starts_at"] <= now:
+        raise Conflict("This appointment has already started, so it can't be confirmed.")
+    async with write_transaction():
+        changed = await (
+            Appointment.update({Appointment.status: AppointmentStatus.confirmed})
+            .where(
+                Appointment.id == appointment_id, Appointment.status == AppointmentStatus.scheduled
+            )  # fmt: skip
+            .returning(Appointment.id)
+        )
+        if not changed:
+            raise Conflict("This appointment changed meanwhile; here is how it stands now.")
+        await audit.record(
+            "appointment.confirmed_by_staff", actor_id=actor.user_id, ip=actor.ip,
+            subject=f"appointment:{appointment_id}",
+            detail={"client": row["client"], "old": {"status": row["status"]},
+                    "new": {"status": AppointmentStatus.confirmed.value}},
+        )  # fmt: skip
+    return {**row, "status": AppointmentStatus.confirmed}
+
+
 async def mark(
     staff: Staff, appointment_id: int, outcome: str, *, now: datetime, actor: Actor
 ) -> dict:

@@ -1,0 +1,20 @@
+// Inside an embedded portal frame (/embed/start): tell the host page (and only the origin
+// the embed session names) the frame's height, that it is ready, and what was done.
+(function () {
+  "use strict";
+  var meta = document.querySelector('meta[name="portal-host-origin"]');
+  var host = meta && meta.content;
+  if (!host || window.parent === window) return;
+  function tell(type, detail) { window.parent.postMessage({ portal: 1, type: type, detail: detail || {} }, host); }
+  var last = 0;
+  function size() {
+    var h = Math.ceil(document.documentElement.getBoundingClientRect().height);
+    if (h !== last) { last = h; tell("portal:resize", { height: h }); }
+  }
+  new ResizeObserver(size).observe(document.documentElement);
+  ["portal:confirmed", "portal:cancelled", "portal:paid"].forEach(function (name) {
+    document.addEventListener(name, function (e) { tell(name, e.detail || {}); });
+  });
+  tell(document.querySelector("[data-portal-refused]") ? "portal:refused" : "portal:ready");
+  size();
+})();
