@@ -29,11 +29,13 @@ FIRST_ROUND_TRIP = 14 * 1024
 WIDGET_BUDGET = 2 * 1024
 
 
-async def wire_sizes(http: httpx.AsyncClient, url: str) -> tuple[int, int, int]:
+async def wire_sizes(
+    http: httpx.AsyncClient, url: str, headers: dict | None = None
+) -> tuple[int, int, int]:
     """Bytes as served: identity, gzip and Brotli, read from Content-Length."""
     out = []
     for encoding in ("identity", "gzip", "br"):
-        r = await http.get(url, headers={"accept-encoding": encoding})
+        r = await http.get(url, headers={"accept-encoding": encoding, **(headers or {})})
         assert r.status_code == 200, (url, r.status_code)
         out.append(int(r.headers.get("content-length", len(r.content))))
     return out[0], out[1], out[2]
@@ -100,6 +102,8 @@ async def main() -> None:
         for url in (r[0] for r in rows if r[0].startswith("/static/icons.")):
             sprite_symbols = re.findall(r'<symbol id="([\w-]+)"', (await http.get(url)).text)
 
+        rows += await embed_rows(http, app, queries)
+
     print(f"{'what':<44} {'raw':>8} {'gzip':>8} {'brotli':>8}")
     for name, raw, gz, br in rows:
         print(f"{name:<44} {raw:>8,} {gz:>8,} {br:>8,}")
@@ -120,6 +124,38 @@ async def main() -> None:
     print("\nqueries per request (session, client and practice lookups included):")
     for name, n in queries.items():
         print(f"  {name:<20} {n}")
+
+
+async def embed_rows(http: httpx.AsyncClient, app, queries: dict) -> list[tuple]:  # noqa: ANN001
+    """The embedded widgets (issue 16), fetched as a server does with the demo manager's API
+    token, and the files a host page and the frame load."""
+    from portal.core.actor import Actor
+    from portal.core.diagnostics import count_queries
+    from portal.embedding import sessions, tokens
+    from portal.tables import Client, User
+
+    manager = await User.select(User.id).where(User.username == "manager").first()
+    actor = Actor(user_id=manager["id"], role="manager", ip="", portal_url="", practice=None)
+    _, token = await tokens.create({"name": "bench", "user": str(manager["id"]),
+                                    "scopes": ["read"], "days": "1"}, actor=actor)  # fmt: skip
+    client = (await Client.select(Client.id).order_by(Client.id).first())["id"]
+    auth = {"Authorization": f"Bearer {token}"}
+    rows = []
+    for widget in sessions.WIDGETS:
+        url = f"/embed/clients/{client}/{widget}"
+        rows.append((f"embed {widget} (token)", *await wire_sizes(http, url, auth)))
+        with count_queries(app.state.engine) as seen:
+            await http.get(url, headers=auth)
+        queries[f"embed {widget}"] = len(seen)
+    rows.append(("/embed/embed.js (host pages)", *await wire_sizes(http, "/embed/embed.js")))
+    fragment = (await http.get(f"/embed/clients/{client}/balance", headers=auth)).text
+    for url in sorted(set(re.findall(r'href="https?://[^/]+(/static/[^"]+)"', fragment))):
+        rows.append((url, *await wire_sizes(http, url)))
+    from portal.core.assets import Assets
+
+    frame_js = Assets().url("embed-frame.js")
+    rows.append((f"{frame_js} (in the frame)", *await wire_sizes(http, frame_js)))
+    return rows
 
 
 if __name__ == "__main__":
