@@ -53,23 +53,53 @@ def rows(m: dict) -> list[dict]:
             "headers": {},
         },  # fmt: skip
     ]
+    # The practice's side (issues 15 and 16): the whole practice's agenda for the scheduler
+    # (50 providers), the heavy client's ledger for the biller, a widget fetched by a server.
+    out += [
+        {"label": "staff agenda, a day, 50 providers", "path": f"/staff/agenda?date={m['week']}",
+         "who": "scheduler", "headers": {}},
+        {"label": "staff agenda, a week, 50 providers",
+         "path": f"/staff/agenda/week?date={m['week']}", "who": "scheduler", "headers": {}},
+        {"label": "staff ledger, client with 500 upcoming",
+         "path": f"/staff/clients/{m['heavy_id']}/billing/ledger", "who": "biller", "headers": {}},
+        {"label": "embedded balance widget (API token)",
+         "path": f"/embed/clients/{m['bench_id']}/balance", "who": "token", "headers": {}},
+    ]  # fmt: skip
     for r in out:
         r["status"] = 200
     return out
 
 
+STAFF = {"scheduler": "scheduler", "biller": "biller"}  # who -> username (large_practice)
+
+
+async def api_token() -> str:
+    """A read-only API token of the owner, for the embedded-widget row (made in the bench's
+    database; wrk sends it as a header)."""
+    from portal.core.actor import Actor
+    from portal.embedding import tokens
+    from portal.tables import User
+
+    owner = await User.select(User.id).where(User.username == "owner").first()
+    actor = Actor(user_id=owner["id"], role="owner", ip="", portal_url="", practice=None)
+    _, token = await tokens.create({"name": "bench", "user": str(owner["id"]),
+                                    "scopes": ["read"], "days": "1"}, actor=actor)  # fmt: skip
+    return token
+
+
 def _who(m: dict) -> dict[str, str]:
     names = {"bench": m["bench"], "statement": m["statement"], "heavy": m["heavy"]}
     names.update({f"booker{n}": u for n, u in enumerate(m["bookers"])})
-    return names
+    return names | STAFF
 
 
 async def _sign_in(http: httpx.AsyncClient, username: str, password: str) -> str:
     page = await http.get("/login")
     r = await http.post("/login", data={"username": username, "password": password, "_csrf_token": CSRF.search(page.text).group(1)})  # fmt: skip
-    if r.status_code != 303 or r.headers.get("location") not in ("/", "http://bench.local/"):
+    home = "/staff" if username in STAFF.values() else "/"
+    if r.status_code != 303 or r.headers.get("location") not in (home, f"http://bench.local{home}"):
         raise RuntimeError(f"sign-in as {username} answered {r.status_code} {r.headers.get('location')}")  # fmt: skip
-    page = await http.get("/schedule")
+    page = await http.get("/staff" if username in STAFF.values() else "/schedule")
     return CSRF.search(page.text).group(1)
 
 
@@ -85,9 +115,12 @@ async def run(env: dict[str, str], m: dict) -> dict:
     out: dict = {"rows": rows(m), "bookers": m["bookers"]}
     async with app.lifespan():
         clients = {}
-        for who in ("bench", "statement", "heavy", "booker0"):
+        for who in ("bench", "statement", "heavy", "booker0", *STAFF):
             http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench.local")  # fmt: skip
             clients[who] = (http, await _sign_in(http, _who(m)[who], m["password"]))
+        out["token"] = await api_token()
+        clients["token"] = (httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench.local",
+                                              headers={"Authorization": f"Bearer {out['token']}"}), "")  # fmt: skip
         for r in out["rows"]:
             http = clients[r["who"]][0]
             first = await http.get(r["path"], headers=r["headers"])  # warm: count the steady state
@@ -141,7 +174,8 @@ def sign_in_over_http(url: str, m: dict) -> dict[str, dict[str, str]]:
         r = session.request("POST", "/login", data={"username": username, "password": m["password"], "_csrf_token": token})  # fmt: skip
         if r.status_code != 303:
             raise RuntimeError(f"sign-in over HTTP as {username} answered {r.status_code}")
-        token = CSRF.search(session.request("GET", "/schedule").text).group(1)
+        page = "/staff" if username in STAFF.values() else "/schedule"
+        token = CSRF.search(session.request("GET", page).text).group(1)
         session.http.close()
         out[who] = {"cookie": session.cookie(), "csrf": token}
     return out

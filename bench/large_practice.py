@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: staff sign in with a password only; the heavy client's id
 CLIENTS, PROVIDERS, APPOINTMENTS, LEDGER_LINES = 5_000, 50, 200_000, 500_000
 PASSWORD = "bench password 1"
 TZ = ZoneInfo("America/New_York")
@@ -79,7 +79,8 @@ def practice_rows(now: datetime) -> Rows:
         ["id", "name", "time_zone", "address_line1", "city", "region", "postal_code", "phone",
          "email", "two_factor_policy", "npi", "tax_id", "settings", "max_upcoming_online_bookings"],
         [(1, "Bench Counseling Group", TZ.key, "1 Main Street", "Boston", "MA", "02110",
-          "(617) 555-0100", "desk@bench.example", "staff", "1234567893", "12-3456789", "{}",
+          # Two-factor required of nobody: the staff rows sign in with a password, as clients do.
+          "(617) 555-0100", "desk@bench.example", "nobody", "1234567893", "12-3456789", "{}",
           # The booking row measures booking, not the per-client limit: each booker books many.
           1_000_000)],
     )  # fmt: skip
@@ -292,6 +293,7 @@ def build(now: datetime, password_hash: str, template_ids: list[int], seed: int 
         "bench_id": bench,
         "statement": f"client{statement}",
         "heavy": f"client{heavy}",
+        "heavy_id": heavy,
         "bookers": [f"client{c}" for c in bookers],
         "slot_week": slot_week,
         "slot_full": slot_full,

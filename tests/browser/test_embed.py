@@ -191,6 +191,8 @@ async def test_a_host_not_allowed_gets_no_frame_and_no_cors_and_says_so(page, li
     made = await secret(live_server, w)  # for HOST, put on BARRED's page
     watch_of(page).allow_console_error("frame-ancestors|Refused to frame|Content Security Policy")
     watch_of(page).allow_console_error("CORS|Access-Control|Failed to fetch|ERR_FAILED")
+    # The secret is refused too (spent from a page of another origin than its session's).
+    watch_of(page).allow_console_error("status of 401", "chrome-error")
     html = host_page(live_server, f'<div id="w" data-portal-widget="balance" data-timeout="3000" '
                      f'data-session="{made}"></div>'
                      f'<div id="h" hx-get="{live_server.base_url}/embed/clients/{w["client"]}/balance" '

@@ -129,6 +129,9 @@ async def test_an_embed_session_opens_once_its_client_s_widgets_only_and_acts_if
     assert made["status"] == 201 and made["secret"].startswith("es_")
     page, frame = await frame_of(http, made["secret"])
     assert "$125.00" in page and "Upcoming appointments" in page
+    other = await new_session(http, token, client=w["alice"], widgets=["balance"], origin=ORIGIN)
+    r = await http.post("/embed/start", data={"secret": other["secret"]}, headers={"Origin": OTHER})
+    assert r.status_code == 401  # spent from another site's page
     r = await http.post("/embed/start", data={"secret": made["secret"]})  # used: refused
     assert (
         r.status_code == 401 and "already opened" in Page(r).text and "Open in the portal" in r.text
@@ -168,6 +171,13 @@ async def test_an_embed_session_opens_once_its_client_s_widgets_only_and_acts_if
     assert r.status_code == 422 and "Say why" in r.text and "<html" in r.text
     r = await http.post(cancel, data={"_embed": frame, "reason": "Called to cancel"})
     assert r.status_code == 200 and "Cancelled." in r.text
+    # Taken off the allow-list, the site's frames stop.
+    await Practice.update({Practice.settings: {"embed_origins": []}}).where(Practice.id > 0)
+    info.changed()
+    r = await http.get(f"/embed/clients/{w['alice']}/balance", headers=headers)
+    assert r.status_code == 401 and "taken it off" in Page(r).text
+    await Practice.update({Practice.settings: {"embed_origins": [ORIGIN]}}).where(Practice.id > 0)
+    info.changed()
     # Revoking the token ends the frame at once.
     [row] = [t for t in await ApiToken.select() if "embed" in t["scopes"]]
     await tokens.revoke(row["id"], actor=manager(w["marcus"]))
@@ -194,7 +204,8 @@ async def test_the_staff_session_way_needs_an_allowed_origin_and_the_csrf_token(
     r = await http.get(url, headers={"Origin": ORIGIN, "HX-Request": "true"})
     assert r.status_code == 200 and r.headers["access-control-allow-origin"] == ORIGIN
     assert r.headers["access-control-allow-credentials"] == "true"
-    token = re.search(r'"x-csrftoken": "([^"]+)"', r.text).group(1)
+    token = re.search(r'"x-embed-csrf": "([^"]+)"', r.text).group(1)
+    assert "x-csrftoken" not in r.text and "_csrf_token" not in r.text
     assert "https://" in r.text or "http://" in r.text  # absolute URLs for another origin
     other = await http.get(url, headers={"Origin": OTHER})
     assert "access-control-allow-origin" not in other.headers
@@ -210,11 +221,21 @@ async def test_the_staff_session_way_needs_an_allowed_origin_and_the_csrf_token(
     r = await http.post(confirm, headers={"Origin": ORIGIN, "HX-Request": "true"})
     assert r.status_code == 403 and "expired" in r.text  # no CSRF token
     r = await http.post(
-        confirm, headers={"Origin": ORIGIN, "HX-Request": "true", "x-csrftoken": token}
+        confirm, headers={"Origin": ORIGIN, "HX-Request": "true", "x-embed-csrf": token}
     )
     assert r.status_code == 200 and "Confirmed." in r.text
-    # Another provider's client is out of reach; a client's own session is no way in.
-    assert (await http.get(f"/embed/clients/{w['bob']}/appointments")).status_code == 404
+    # The fragment's token is good for /embed/ only: not for any other portal form.
+    r = await http.post("/staff/settings/embedding/origins",
+                        data={"embed_origins": "https://attacker.example", "_csrf_token": token},
+                        headers={"x-csrftoken": token})  # fmt: skip
+    assert r.status_code == 403
+    assert "https://attacker.example" not in (await info.current_practice()).embed_origins
+    # A link followed top-level (from any site, the cookie being Lax) shows nothing.
+    r = await http.get(url)
+    assert r.status_code == 401 and "Alice" not in r.text
+    # Another provider's client is out of reach.
+    r = await http.get(f"/embed/clients/{w['bob']}/appointments", headers={"HX-Request": "true"})
+    assert r.status_code == 404
 
 
 async def test_a_client_or_nobody_gets_the_clear_message_not_a_sign_in_form(http):

@@ -121,9 +121,10 @@ async def test_an_embed_secret_works_once_for_minutes_and_stops_with_its_token()
     frame_token = await sessions.redeem(secret)
     with pytest.raises(Refused):  # single use
         await sessions.redeem(secret)
-    f = await sessions.frame(frame_token)
+    f = await sessions.frame(frame_token, allowed=(ORIGIN,))
     assert (f.client_id, f.widgets, f.actions) == (w["alice"], ("balance", "appointments"), True)
     assert sessions.theme_variables(f.theme) == {"--accent": "#0a5", "--radius": "4px"}
+    assert sessions.theme_variables("radius=\u00b2;accent=red;font=x") == {}  # never raises
     # An expired secret is refused like a used one.
     late = await sessions.start(use, body, origins=[ORIGIN], ip="")
     await EmbedSession.update(
@@ -131,8 +132,12 @@ async def test_an_embed_secret_works_once_for_minutes_and_stops_with_its_token()
     ).where(EmbedSession.redeemed_at.is_null())
     with pytest.raises(Refused):
         await sessions.redeem(late["secret"])
+    # Off the allow-list, its frames stop (the site may no longer show the portal).
+    with pytest.raises(Refused) as caught:
+        await sessions.frame(frame_token, allowed=("https://other.example",))
+    assert "taken it off" in caught.value.message
     # Revoking the token ends the frame at once.
     [row] = await ApiToken.select()
     await tokens.revoke(row["id"], actor=manager(w["marcus"]))
     with pytest.raises(Refused):
-        await sessions.frame(frame_token)
+        await sessions.frame(frame_token, allowed=(ORIGIN,))

@@ -87,7 +87,7 @@ def theme_variables(kept: str) -> dict[str, str]:
         out["--accent"] = values["accent"]
     if values.get("font") in FONTS:
         out["--font"] = FONTS[values["font"]]
-    if values.get("radius", "").isdigit() and int(values["radius"]) <= 16:
+    if re.fullmatch(r"[0-9]{1,2}", values.get("radius", "")) and int(values["radius"]) <= 16:
         out["--radius"] = f"{int(values['radius'])}px"
     return out
 
@@ -184,8 +184,9 @@ class Frame:
     expires_at: datetime
 
 
-async def frame(frame_token: str) -> Frame:
-    """The embed session of a frame token, if it still holds (Refused with `EXPIRED`)."""
+async def frame(frame_token: str, *, allowed: tuple[str, ...]) -> Frame:
+    """The embed session of a frame token, if it still holds (Refused with `EXPIRED`): its
+    host origin still on the allow-list (`allowed`) among the rest."""
     if not frame_token or len(frame_token) > 100:
         raise Refused(EXPIRED)
     now = utcnow()
@@ -212,6 +213,9 @@ async def frame(frame_token: str) -> Frame:
     )
     if row is None or not row["active"] or row["role"] not in STAFF_ROLES:
         raise Refused(EXPIRED)
+    if row["origin"] not in allowed:
+        raise Refused("This site may no longer show the portal: the practice has taken it "
+                      "off its list of sites allowed to embed the portal.")  # fmt: skip
     staff = await staff_member(row["user"], Role(row["role"]))
     if not await may_reach(staff, row["client"]):
         raise NotFound("No such client.")

@@ -17,12 +17,13 @@ audited as `staff.read` with the item `embed:{widget}`. Domain: `portal.embeddin
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.middleware.csrf import CSRFMiddleware
 from litestar.params import FromPath
 from litestar.response import Template
 
@@ -30,7 +31,7 @@ from portal.core.actor import Actor
 from portal.core.assets import Assets
 from portal.core.clock import utcnow
 from portal.core.errors import DomainError, NotFound, Refused
-from portal.embedding import sessions, tokens, widgets
+from portal.embedding import origins, sessions, tokens, widgets
 from portal.embedding.sessions import Frame
 from portal.handlers.base import client_ip, form_text, is_fragment_request, render
 from portal.handlers.errors import status_of
@@ -62,12 +63,24 @@ class Viewer:
     frame_token: str = ""
 
 
+def embed_csrf_token(request: Request) -> str:
+    """The session way's CSRF token: an HMAC of the staff member's session token, good for
+    `/embed/` actions only. The portal's own CSRF token is never put in a fragment another
+    origin reads: with it, that page could post to any portal route (the session cookie is
+    SameSite=Lax, and a same-site form post carries it)."""
+    session = request.scope.get("auth") or ""
+    return embed_csrf_for(request.app.state["settings"].secret(), str(session)) if session else ""
+
+
+def embed_csrf_for(secret: str, session_token: str) -> str:
+    return hmac.new(
+        secret.encode(), b"embed-csrf:" + session_token.encode(), hashlib.sha256
+    ).hexdigest()
+
+
 def _csrf_ok(request: Request, sent: str) -> bool:
-    config = request.app.csrf_config
-    cookie = request.cookies.get(config.cookie_name) if config else None
-    if not (config and cookie and sent):
-        return False
-    return CSRFMiddleware(app=request.app, config=config)._csrf_tokens_match(sent, cookie)  # noqa: SLF001
+    expected = embed_csrf_token(request)
+    return bool(expected and sent) and hmac.compare_digest(expected, sent)
 
 
 async def viewer(request: Request, *, form: dict | None = None) -> Viewer:
@@ -85,7 +98,7 @@ async def viewer(request: Request, *, form: dict | None = None) -> Viewer:
     token = request.headers.get(FRAME_HEADER, "") or str((form or {}).get(FRAME_FIELD, ""))
     if token:
         try:
-            f = await sessions.frame(token[:100])
+            f = await sessions.frame(token[:100], allowed=_allowed(request))
         except Refused as exc:
             raise Unauthenticated(exc.message) from exc
         return Viewer(f.staff, "frame", f.actions, f, token[:100])
@@ -94,13 +107,22 @@ async def viewer(request: Request, *, form: dict | None = None) -> Viewer:
         if user.must_set_up_two_factor:
             raise Unauthenticated("Set up two-factor sign-in in the portal first: the practice "
                                   "requires it of staff.")  # fmt: skip
+        if request.headers.get("hx-request") != "true":
+            # Only htmx, from a page, reads a widget this way: a link followed top-level (from
+            # any site: the cookie is Lax) neither shows client data nor writes the access log.
+            raise Unauthenticated("This view opens inside your practice's own pages.")
         if form is not None:
-            sent = request.headers.get("x-csrftoken", "") or str(form.get("_csrf_token", ""))
+            sent = request.headers.get("x-embed-csrf", "") or str(form.get("_embed_csrf", ""))
             if not _csrf_ok(request, sent):
                 raise Refused("This form has expired: reload the page and try again.")
         return Viewer(await staff_member(user.id, user.role), "session", actions=True)
     raise Unauthenticated("Sign in to the portal, or open this view from your practice's "
                           "system again: it has no valid session.")  # fmt: skip
+
+
+def _allowed(request: Request) -> tuple[str, ...]:
+    settings: Settings = request.app.state["settings"]
+    return origins.allowed(settings.security.embed_origins, last_known())
 
 
 def _base(settings: Settings) -> str:
@@ -117,7 +139,8 @@ async def _widget_context(
         raise NotFound("No such widget.")
     client = await widgets.client_row(v.staff, client_id)
     part = sorted(p.value for p in sessions.WIDGETS[widget][1])[0]
-    await audited_read(v.staff, client_id, part, actor, item=f"embed:{widget}")
+    way = f"{v.way}:{v.frame.session_id}" if v.frame else v.way
+    await audited_read(v.staff, client_id, part, actor, item=f"embed:{widget}:{way}")
     data = await widgets.load(widget, v.staff, client, practice, now)
     return {"client": client, "widget": widget, "title": sessions.WIDGETS[widget][0],
             "act": v.actions and widgets.may_act(v.staff), **data}  # fmt: skip
@@ -125,7 +148,8 @@ async def _widget_context(
 
 def _shared(v: Viewer, settings: Settings, request: Request) -> dict:
     return {"base": _base(settings), "viewer": v, "frame_field": FRAME_FIELD,
-            "fragment": is_fragment_request(request)}  # fmt: skip
+            "fragment": is_fragment_request(request),
+            "embed_csrf": embed_csrf_token(request) if v.way == "session" else ""}  # fmt: skip
 
 
 class EmbedController(Controller):
@@ -238,12 +262,16 @@ class EmbedController(Controller):
         """The iframe's first request: `embed.js` posts the session's secret (never in a URL)."""
         form = await request.form()
         secret = form_text(form, "secret", 100)
+        host = await sessions.origin_of_secret(secret)
+        sent = request.headers.get("origin", "")
         try:
+            if sent not in ("", "null", host):  # spent from another site's page: refused
+                raise Refused(sessions.EXPIRED)
             token = await sessions.redeem(secret)
-            f = await sessions.frame(token)
+            f = await sessions.frame(token, allowed=_allowed(request))
         except Refused as exc:
             refusal = Unauthenticated(exc.message)
-            refusal.host_origin = await sessions.origin_of_secret(secret)
+            refusal.host_origin = host if host in _allowed(request) else ""
             raise refusal from exc
         v = Viewer(f.staff, "frame", f.actions, f, token)
         return await self._frame_page(request, v, practice, actor, settings, utcnow())

@@ -105,7 +105,7 @@ def security_headers(
 
 # The request headers htmx 4 sends, and the CSRF header, allowed in a preflight to /embed/.
 EMBED_HEADERS = ("HX-Request, HX-Request-Type, HX-Source, HX-Target, HX-Current-URL, "
-                 "HX-Boosted, HX-History-Restore-Request, X-CSRFToken, X-Portal-Embed, "
+                 "HX-Boosted, HX-History-Restore-Request, X-Embed-CSRF, X-Portal-Embed, "
                  "Content-Type")  # fmt: skip
 
 
