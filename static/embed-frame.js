@@ -15,6 +15,11 @@
   ["portal:confirmed", "portal:cancelled", "portal:paid"].forEach(function (name) {
     document.addEventListener(name, function (e) { tell(name, e.detail || {}); });
   });
+  // After a swap, focus what the widget says (its notice or alert), never the page's body.
+  document.addEventListener("htmx:after:swap", function () {
+    var said = document.querySelector(".pe-card [data-pe-focus]");
+    if (said) said.focus();
+  });
   tell(document.querySelector("[data-portal-refused]") ? "portal:refused" : "portal:ready");
   size();
 })();

@@ -14,18 +14,18 @@
     el.textContent = "";
     var p = document.createElement("p");
     p.setAttribute("role", "alert");
-    p.textContent = text + " ";
+    p.textContent = "This view cannot open here. " + text + " ";
     var a = document.createElement("a");
     a.href = portal + "/staff";
     a.target = "_blank";
     a.rel = "noopener";
-    a.textContent = "Open in the portal";
+    a.textContent = "Open in the portal (new tab)";
     p.appendChild(a);
     el.appendChild(p);
   }
   function start(el, n) {
     var secret = el.getAttribute("data-session") || "";
-    if (!secret) { message(el, "This portal view has no embed session."); return; }
+    if (!secret) { message(el, "It has no embed session."); return; }
     el.removeAttribute("data-session");
     var name = "portal-embed-" + n + "-" + Math.random().toString(36).slice(2);
     var frame = document.createElement("iframe");
@@ -53,7 +53,7 @@
     // A frame the browser refused to show (an origin not allowed) never says it is ready.
     setTimeout(function () {
       if (!entry.ready) {
-        message(el, "This portal view could not open here.");
+        message(el, "This site may not show the portal, or the portal did not answer.");
         el.dispatchEvent(new CustomEvent("portal:refused", { bubbles: true }));
       }
     }, Number(el.getAttribute("data-timeout") || 10000));

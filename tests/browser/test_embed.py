@@ -168,6 +168,7 @@ async def test_the_iframe_way_needs_no_cookie_resizes_and_tells_the_host(cookiel
     await check_a11y(page)
     await frame.get_by_role("button", name="Confirm").click()
     await expect(frame.locator(".pe-notice")).to_contain_text("Confirmed.")
+    await expect(frame.locator(".pe-notice")).to_be_focused()  # not lost to the body
     await until(lambda: events(page, "portal:confirmed"))
     assert (await events(page, "portal:confirmed"))[0]["detail"] == {"appointment": w["visit"]}
     row = await Appointment.select(Appointment.status).where(Appointment.id == w["visit"]).first()
@@ -199,8 +200,8 @@ async def test_a_host_not_allowed_gets_no_frame_and_no_cors_and_says_so(page, li
                      'hx-trigger="load" hx-config=\'{"credentials":"include"}\'>'
                      '<p>Not loaded.</p></div>', htmx=True)  # fmt: skip
     await open_host(page, BARRED, html)
-    await expect(page.locator("#w")).to_contain_text("could not open here", timeout=8000)
-    await expect(page.locator("#w a")).to_have_text("Open in the portal")
+    await expect(page.locator("#w")).to_contain_text("cannot open here", timeout=8000)
+    await expect(page.locator("#w a")).to_have_text("Open in the portal (new tab)")
     assert await events(page, "portal:refused")
     await expect(page.locator("#h")).to_contain_text("Not loaded.")
     await check_a11y(page)
@@ -244,6 +245,7 @@ async def test_the_same_site_way_uses_the_staff_member_s_own_sign_in(page, live_
     await check_a11y(page)
     await page.locator("#h").get_by_role("button", name="Confirm").click()
     await expect(page.locator("#h .pe-notice")).to_contain_text("Confirmed.")
+    await expect(page.locator("#h .pe-notice")).to_be_focused()
     await until(lambda: events(page, "portal:confirmed"))
     row = await Appointment.select(Appointment.status).where(Appointment.id == w["visit"]).first()
     assert row["status"] == "confirmed"

@@ -37,6 +37,7 @@ STAFF_MENU = [
     "Custom demographics",
     "Self-registration",
     "Payment processing",
+    "Embedding",
     "My Profile",
     "Help",
 ]
@@ -107,6 +108,7 @@ async def test_every_staff_page_at_320px_with_and_without_javascript(
         "/staff/settings/demographics",
         "/staff/settings/registration",
         "/staff/settings/payments",
+        "/staff/settings/embedding",
         "/staff/settings/practice",
         "/staff/settings/services",
         "/staff/settings/locations",

@@ -108,7 +108,7 @@ async def test_an_embed_secret_works_once_for_minutes_and_stops_with_its_token()
     w = await world()
     use = await tokens.use(f"Bearer {await token_for(w, w['ana'])}", "embed", what="x", ip="")
     body = {"client": w["alice"], "widgets": ["balance", "appointments"], "actions": True,
-            "origin": ORIGIN, "theme": {"accent": "#0a5", "radius": 4}}  # fmt: skip
+            "origin": ORIGIN, "theme": {"accent": "#0a5533", "radius": 4}}  # fmt: skip
     for bad, field in [({"origin": "https://evil.example"}, "origin"),
                        ({"widgets": ["balance", "passwords"]}, "widgets"),
                        ({"theme": {"accent": "red;}"}}, "theme"), ({"client": "1"}, "client")]:  # fmt: skip
@@ -123,7 +123,7 @@ async def test_an_embed_secret_works_once_for_minutes_and_stops_with_its_token()
         await sessions.redeem(secret)
     f = await sessions.frame(frame_token, allowed=(ORIGIN,))
     assert (f.client_id, f.widgets, f.actions) == (w["alice"], ("balance", "appointments"), True)
-    assert sessions.theme_variables(f.theme) == {"--accent": "#0a5", "--radius": "4px"}
+    assert sessions.theme_variables(f.theme) == {"--accent": "#0a5533", "--radius": "4px"}
     assert sessions.theme_variables("radius=\u00b2;accent=red;font=x") == {}  # never raises
     # An expired secret is refused like a used one.
     late = await sessions.start(use, body, origins=[ORIGIN], ip="")

@@ -102,7 +102,7 @@ ways. The portal is at <a href="{portal}">{portal}</a>.</p>
 <section aria-labelledby="way3">
 <h2 id="way3">3. Same site, your own portal sign-in (htmx)</h2>
 <div id="same-site" hx-get="{portal}/embed/clients/{client}/appointments" hx-trigger="load"
-     hx-config='{{"credentials":"include"}}'>
+     hx-config:inherited='{{"credentials":"include"}}'>
 <p>Sign in to <a href="{portal}/login" target="_blank" rel="noopener">the portal</a> as staff in this
 browser, then reload: the appointments appear here.</p>
 </div>

@@ -27,14 +27,14 @@ def check_origin(text: str) -> str:
     value = text.strip().rstrip("/").lower()
     parts = urlsplit(value)
     if parts.scheme not in ("https", "http") or not parts.netloc:
-        raise ValueError(f"{text.strip()[:80]}: write an origin like https://intranet.example")
+        raise ValueError(f"{text.strip()[:80]}: write an origin like https://intranet.example.org")
     if parts.path or parts.query or parts.fragment or "@" in parts.netloc or "*" in value:
         raise ValueError(f"{text.strip()[:80]}: only the scheme and host (and port), no path "
                          "and no wildcard")  # fmt: skip
     if not _HOST.fullmatch(parts.netloc):
         raise ValueError(f"{text.strip()[:80]}: that is not a host name")
     if parts.scheme == "http" and parts.hostname not in LOOPBACK:
-        raise ValueError(f"{text.strip()[:80]}: use https (plain http only for localhost)")
+        raise ValueError(f"{text.strip()[:80]}: use https (plain http only for localhost and 127.0.0.1)")
     netloc = parts.netloc
     default = {"https": ":443", "http": ":80"}[parts.scheme]
     if netloc.endswith(default):  # as browsers send it in Origin: no default port

@@ -67,6 +67,10 @@ def check_theme(theme: object) -> str:
     if accent is not None:
         if not isinstance(accent, str) or not _COLOUR.fullmatch(accent):
             raise Invalid(errors={"theme": "The accent is a colour like #0a5 or #00aa55."})
+        if contrast_with_white(accent) < 4.5:
+            raise Invalid(errors={"theme": f"The accent {accent} is too light: links in it and "
+                                           "white text on it must stand out (WCAG AA, 4.5:1 "
+                                           "against white). Choose a darker colour."})  # fmt: skip
         out.append(f"accent={accent}")
     if font is not None:
         if font not in FONTS:
@@ -77,6 +81,19 @@ def check_theme(theme: object) -> str:
             raise Invalid(errors={"theme": "The radius is a whole number of pixels, 0 to 16."})
         out.append(f"radius={radius}")
     return ";".join(out)
+
+
+def contrast_with_white(colour: str) -> float:
+    """WCAG 2 contrast ratio of `#rgb`/`#rrggbb` against white (links on the white card,
+    white text on buttons: the same ratio)."""
+    hexes = colour[1:] if len(colour) == 7 else "".join(c * 2 for c in colour[1:])
+
+    def channel(h: str) -> float:
+        c = int(h, 16) / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(hexes[i : i + 2]) for i in (0, 2, 4))
+    return 1.05 / (0.2126 * r + 0.7152 * g + 0.0722 * b + 0.05)
 
 
 def theme_variables(kept: str) -> dict[str, str]:
