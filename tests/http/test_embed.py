@@ -255,7 +255,9 @@ async def test_a_client_or_nobody_gets_the_clear_message_not_a_sign_in_form(http
     assert r.status_code == 401 and "two-factor" in Page(r).text and "$125.00" not in r.text
 
 
-@pytest.mark.parametrize("theme", [{"accent": "red"}, {"accent": "#ffff00"}, {"font": "Comic"}, {"radius": 99}, {"x": 1}])
+@pytest.mark.parametrize(
+    "theme", [{"accent": "red"}, {"accent": "#ffff00"}, {"font": "Comic"}, {"radius": 99}, {"x": 1}]
+)
 async def test_a_theme_outside_the_allow_list_is_refused(http, theme):
     w = await world()
     made = await new_session(http, await token_for(w, w["ana"]), client=w["alice"],

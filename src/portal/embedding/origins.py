@@ -34,7 +34,9 @@ def check_origin(text: str) -> str:
     if not _HOST.fullmatch(parts.netloc):
         raise ValueError(f"{text.strip()[:80]}: that is not a host name")
     if parts.scheme == "http" and parts.hostname not in LOOPBACK:
-        raise ValueError(f"{text.strip()[:80]}: use https (plain http only for localhost and 127.0.0.1)")
+        raise ValueError(
+            f"{text.strip()[:80]}: use https (plain http only for localhost and 127.0.0.1)"
+        )
     netloc = parts.netloc
     default = {"https": ":443", "http": ":80"}[parts.scheme]
     if netloc.endswith(default):  # as browsers send it in Origin: no default port
