@@ -13,7 +13,11 @@
   }
   new ResizeObserver(size).observe(document.documentElement);
   ["portal:confirmed", "portal:cancelled", "portal:paid"].forEach(function (name) {
-    document.addEventListener(name, function (e) { tell(name, e.detail || {}); });
+    document.addEventListener(name, function (e) {
+      var detail = {};
+      for (var k in e.detail || {}) if (k !== "target") detail[k] = e.detail[k];
+      tell(name, detail);
+    });
   });
   // After a swap, focus what the widget says (its notice or alert), never the page's body.
   document.addEventListener("htmx:after:swap", function () {

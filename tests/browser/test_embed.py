@@ -103,7 +103,8 @@ def host_page(server: LiveServer, body: str, *, htmx: bool = False) -> str:
 <body><main><h1>Intranet</h1>{body}</main>
 <script>
 window.portalEvents = [];
-["portal:ready", "portal:resize", "portal:confirmed", "portal:cancelled", "portal:refused"]
+["portal:ready", "portal:resize", "portal:confirmed", "portal:cancelled", "portal:paid",
+ "portal:refused"]
   .forEach(function (n) {{ document.addEventListener(n, function (e) {{
     window.portalEvents.push({{type: n, detail: e.detail || {{}}}}); }}); }});
 </script></body></html>"""
@@ -249,4 +250,31 @@ async def test_the_same_site_way_uses_the_staff_member_s_own_sign_in(page, live_
     await until(lambda: events(page, "portal:confirmed"))
     row = await Appointment.select(Appointment.status).where(Appointment.id == w["visit"]).first()
     assert row["status"] == "confirmed"
+    await check_a11y(page)
+
+
+async def test_a_biller_records_a_desk_payment_in_the_frame_and_the_host_hears_it(
+    page, live_server
+):
+    w = await world()
+    bill = await factories.staff("tom", Role.biller)
+    _, token = await tokens.create(
+        {"name": "Desk", "user": str(bill), "scopes": ["embed"], "days": "1"},
+        actor=manager(w["marcus"]),
+    )
+    made = await secret(live_server, {**w, "token": token}, widgets=["balance"])
+    html = host_page(
+        live_server, f'<div id="w" data-portal-widget="balance" data-session="{made}"></div>'
+    )
+    await open_host(page, HOST, html)
+    frame = page.frame_locator("#w iframe")
+    await expect(frame.locator("body")).to_contain_text("$125.00")
+    await frame.get_by_text("Record a payment taken at the desk").click()
+    await frame.get_by_label("Amount in dollars").fill("25")
+    await frame.get_by_label("Paid by").select_option("cash")
+    await frame.get_by_role("button", name="Record payment").click()
+    await expect(frame.locator(".pe-notice")).to_contain_text("Payment of $25.00 recorded.")
+    await expect(frame.locator(".pe-amount")).to_contain_text("$100.00")
+    [paid] = await until(lambda: events(page, "portal:paid"))
+    assert paid["detail"]["cents"] == 2500
     await check_a11y(page)

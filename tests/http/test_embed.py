@@ -159,7 +159,9 @@ async def test_an_embed_session_opens_once_its_client_s_widgets_only_and_acts_if
     url = f"/embed/clients/{w['alice']}/appointments/{w['visit']}/confirm"
     r = await http.post(url, headers=headers)
     assert r.status_code == 200 and "Confirmed." in r.text
-    assert json.loads(r.headers["hx-trigger"]) == {"portal:confirmed": {"appointment": w["visit"]}}
+    assert json.loads(r.headers["hx-trigger"]) == {
+        "portal:confirmed": {"target": "body", "appointment": w["visit"]}
+    }
     assert (await Appointment.select().where(Appointment.id == w["visit"]).first())[
         "status"
     ] == "confirmed"
@@ -297,3 +299,31 @@ async def test_each_widget_costs_the_same_few_queries_however_much_the_client_ha
         assert count == counts[(1, widget, way)], counts
         assert count <= 10, (widget, way, count)
     print(sorted(counts.items()))
+
+
+async def test_billing_staff_record_a_desk_payment_in_the_frame_and_the_host_hears_it(http):
+    w = await world()
+    biller = await factories.staff("tom", Role.biller)
+    token = await token_for(w, biller)
+    made = await new_session(http, token, client=w["alice"], widgets=["balance"],
+                             actions=True, origin=ORIGIN)  # fmt: skip
+    page, frame = await frame_of(http, made["secret"])
+    assert "Record a payment taken at the desk" in page
+    url = f"/embed/clients/{w['alice']}/balance/payments"
+    headers = {"X-Portal-Embed": frame, "HX-Request": "true"}
+    r = await http.post(url, headers=headers, data={"amount": "-5", "method": "bitcoin",
+                                                    "reference": "No. 7"})  # fmt: skip
+    assert r.status_code == 422 and "minus sign" in Page(r).text and 'value="No. 7"' in r.text
+    r = await http.post(url, headers=headers, data={"amount": "25", "method": "cheque",
+                                                    "reference": "No. 7"})  # fmt: skip
+    assert r.status_code == 200 and "Payment of $25.00 recorded." in r.text and "$100.00" in r.text
+    paid = json.loads(r.headers["hx-trigger"])["portal:paid"]
+    assert paid["cents"] == 2500
+    # A provider's frame, even with actions, takes no payments.
+    ana = await new_session(http, await token_for(w, w["ana"]), client=w["alice"],
+                            widgets=["balance"], actions=True, origin=ORIGIN)  # fmt: skip
+    page, ana_frame = await frame_of(http, ana["secret"])
+    assert "Record a payment" not in page
+    r = await http.post(url, headers={"X-Portal-Embed": ana_frame},
+                        data={"amount": "5", "method": "cash"})  # fmt: skip
+    assert r.status_code == 403

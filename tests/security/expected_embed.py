@@ -28,6 +28,15 @@ EXPECTED: dict[str, dict[str, str]] = {
         **NOBODY, "owner": "ok", "manager": "ok", "dra": "ok", "drb": "404",
         "scheduler": "404", "biller": "ok",
     },
+    "GET /embed/clients/{client_id:int}/balance": {
+        **NOBODY, "owner": "ok", "manager": "ok", "dra": "ok", "drb": "404",
+        "scheduler": "404", "biller": "ok",
+    },
+    # A desk payment: the ledger's writers only (403 before the client is looked at).
+    "POST /embed/clients/{client_id:int}/balance/payments": {
+        **NOBODY, "owner": "ok", "manager": "ok", "dra": "403", "drb": "403",
+        "scheduler": "403", "biller": "ok",
+    },
     "GET /embed/clients/{client_id:int}/appointments": {
         **NOBODY, "owner": "ok", "manager": "ok", "dra": "ok", "drb": "404",
         "scheduler": "ok", "biller": "404",

@@ -109,7 +109,7 @@ browser, then reload: the appointments appear here.</p>
 </section>
 </main>
 <script>
- ["portal:ready", "portal:confirmed", "portal:cancelled", "portal:refused"].forEach(function (n) {{
+ ["portal:ready", "portal:confirmed", "portal:cancelled", "portal:paid", "portal:refused"].forEach(function (n) {{
    document.getElementById("framed").addEventListener(n, function (e) {{
      var line = document.createElement("div");
      line.textContent = n + " " + JSON.stringify(e.detail || {{}});

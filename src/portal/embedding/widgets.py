@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from portal.billing.ledger import balance
+from portal.billing.staff_ledger import DESK_METHODS
 from portal.core.errors import NotFound
 from portal.dashboard.tasks import TaskContext, tasks_for
 from portal.forms.assignments import for_client
@@ -33,6 +34,14 @@ THREADS_SHOWN = 5
 def may_act(staff: Staff) -> bool:
     """Whether the member may confirm or cancel a client's appointments at all."""
     return staff.role is not Role.biller and staff.may(Part.appointments)
+
+
+# Who may record a payment taken at the desk (the ledger's writers, as on Staff › Billing).
+PAYMENT_TAKERS = frozenset({Role.owner, Role.manager, Role.biller})
+
+
+def may_take_payments(staff: Staff) -> bool:
+    return staff.role in PAYMENT_TAKERS
 
 
 async def client_row(staff: Staff, client_id: int) -> dict:
@@ -55,7 +64,7 @@ async def load(
     """The context of `widget` for `client` (a row from `client_row`)."""
     cid = client["id"]
     if widget == "balance":
-        return {"balance": await balance(cid)}
+        return {"balance": await balance(cid), "methods": DESK_METHODS}
     if widget == "appointments":
         visits = await appointments.next_visits(cid, now, practice)
         return appointments.dashboard_view(visits)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,10 +28,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Template
 
+from portal.billing import staff_ledger
 from portal.core.actor import Actor
 from portal.core.assets import Assets
 from portal.core.clock import utcnow
 from portal.core.errors import DomainError, NotFound, Refused
+from portal.core.templating import money
 from portal.embedding import origins, sessions, tokens, widgets
 from portal.embedding.sessions import Frame
 from portal.handlers.base import client_ip, form_text, is_fragment_request, render
@@ -143,7 +146,8 @@ async def _widget_context(
     await audited_read(v.staff, client_id, part, actor, item=f"embed:{widget}:{way}")
     data = await widgets.load(widget, v.staff, client, practice, now)
     return {"client": client, "widget": widget, "title": sessions.WIDGETS[widget][0],
-            "act": v.actions and widgets.may_act(v.staff), **data}  # fmt: skip
+            "act": v.actions and widgets.may_act(v.staff),
+            "pay": v.actions and widgets.may_take_payments(v.staff), **data}  # fmt: skip
 
 
 def _shared(v: Viewer, settings: Settings, request: Request) -> dict:
@@ -166,8 +170,17 @@ class EmbedController(Controller):
         return await render(request, f"partials/embed/{widget}.html",
                             {**context, **_shared(v, settings, request)})  # fmt: skip
 
-    # Its own route: the router would take ".../appointments" for the start of the actions'
-    # paths below (a literal segment wins over {widget}) and find no handler there.
+    # Their own routes: the router would take ".../appointments" and ".../balance" for the
+    # start of the actions' paths below (a literal segment wins over {widget}) and find no
+    # handler there.
+    @get("/clients/{client_id:int}/balance")
+    async def balance(
+        self, request: Request, client_id: FromPath[int],
+        practice: NamedDependency[PracticeInfo], actor: NamedDependency[Actor],
+        settings: NamedDependency[Settings],
+    ) -> Template:  # fmt: skip
+        return await self.widget.fn(self, request, client_id, "balance", practice, actor, settings)
+
     @get("/clients/{client_id:int}/appointments")
     async def appointments(
         self, request: Request, client_id: FromPath[int],
@@ -196,7 +209,9 @@ class EmbedController(Controller):
         try:
             name = await act(v.staff, form, now, staff_actor)
             extra["notice"] = NOTICES[name]
-            headers["HX-Trigger"] = f'{{"portal:{name}": {{"appointment": {appointment_id}}}}}'
+            headers["HX-Trigger"] = json.dumps(  # on the body: the button is swapped away
+                {f"portal:{name}": {"target": "body", "appointment": appointment_id}}
+            )
         except DomainError as exc:
             if status_of(exc) == 404:
                 raise
@@ -236,6 +251,47 @@ class EmbedController(Controller):
             return "cancelled"
 
         return await self._act(request, client_id, appointment_id, practice, actor, settings, act)
+
+    @post("/clients/{client_id:int}/balance/payments", status_code=200, opt=NO_CSRF)
+    async def record_payment(
+        self, request: Request, client_id: FromPath[int],
+        practice: NamedDependency[PracticeInfo], actor: NamedDependency[Actor],
+        settings: NamedDependency[Settings],
+    ) -> Response:  # fmt: skip
+        """A payment taken at the desk (cash, cheque, a card outside the portal), recorded
+        from the balance widget; the host hears `portal:paid`."""
+        form = dict(await request.form())
+        v = await viewer(request, form=form)
+        if not (v.actions and widgets.may_take_payments(v.staff)):
+            raise Refused("This view cannot record payments.")
+        now = utcnow()
+        await _widget_context(v, client_id, "balance", practice, actor, now)  # reach
+        typed = {k: form_text(form, k, n) for k, n in (("amount", 30), ("method", 20),
+                                                       ("reference", 200))}  # fmt: skip
+        staff_actor = Actor(user_id=v.staff.user_id, role=v.staff.role.value, ip=actor.ip,
+                            portal_url=actor.portal_url, practice=practice)  # fmt: skip
+        extra: dict = {}
+        status, headers = 200, {}
+        try:
+            entry = await staff_ledger.post_desk_payment(client_id, typed, tz=practice.time_zone,
+                                                         actor=staff_actor)  # fmt: skip
+        except DomainError as exc:
+            status = status_of(exc)
+            extra = {"error": exc.message or "Check the payment's fields.", "errors": exc.errors,
+                     "typed": typed}  # fmt: skip
+        else:
+            cents = staff_ledger.parse_amount(typed["amount"])
+            extra["notice"] = f"Payment of {money(cents)} recorded."
+            headers["HX-Trigger"] = json.dumps(
+                {"portal:paid": {"target": "body", "cents": cents, "entry": entry}}
+            )
+        if not is_fragment_request(request) and v.frame:  # a frame without JavaScript
+            return await self._frame_page(request, v, practice, actor, settings, now,
+                                          extra={"balance": extra}, status_code=status)  # fmt: skip
+        context = await _widget_context(v, client_id, "balance", practice, actor, now)
+        return await render(request, "partials/embed/balance.html",
+                            {**context, **extra, **_shared(v, settings, request)},
+                            status_code=status, headers=headers)  # fmt: skip
 
     async def _frame_page(
         self, request: Request, v: Viewer, practice: PracticeInfo, actor: Actor,
