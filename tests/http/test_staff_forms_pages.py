@@ -3,7 +3,6 @@ with open and submitted counts, at a query cost that does not grow with the temp
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
@@ -13,7 +12,7 @@ from portal.core.diagnostics import count_queries
 from portal.forms import assigning, editor, templates
 from portal.tables import AuditEvent
 from tests import factories
-from tests.http.test_html_valid import as_document, check, vnu_jar
+from tests.http.test_html_valid import as_document, check, required_vnu_jar
 from tests.http.test_staff_clients import people
 from tests.web import Page, post_form, sign_in
 
@@ -86,11 +85,7 @@ async def test_the_page_costs_the_same_queries_for_many_forms(http, app):
 
 
 async def test_the_page_is_valid_html(http, tmp_path):
-    jar = vnu_jar()
-    if jar is None:
-        if os.environ.get("CI") == "true" or os.environ.get("PORTAL_TEST_STRICT") == "1":
-            pytest.fail("the Nu HTML checker is missing")
-        pytest.skip("no Nu HTML checker")
+    jar = required_vnu_jar()
     env = await people()
     intake = await add_template(env["practice"], "Intake")
     await sign_in(http, "owner")

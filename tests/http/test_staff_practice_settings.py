@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from portal.practice import terms
 from portal.tables import AuditEvent, Practice, TermsVersion
 from portal.tables.accounts import Role
@@ -305,11 +303,9 @@ async def test_only_the_owner_and_managers_reach_practice_settings(http, app):
 async def test_the_page_and_its_refused_sections_are_valid_html(http, tmp_path):
     import asyncio
 
-    from tests.http.test_html_valid import as_document, check, vnu_jar
+    from tests.http.test_html_valid import as_document, check, required_vnu_jar
 
-    jar = vnu_jar()
-    if jar is None:
-        pytest.skip("no Nu HTML checker: set PORTAL_TEST_VNU to vnu.jar (scripts/test.sh does)")
+    jar = required_vnu_jar()
     await people()
     await terms.publish("2026-01", "Be kind.\n\nPay on time.")
     await sign_in(http, "owner")

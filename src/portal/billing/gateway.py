@@ -30,6 +30,12 @@ class Gateway:
     settings: PaymentsSettings
 
 
+def dict_or_empty(value: object) -> dict:
+    """A part of a Stripe object (an event's, a refund's metadata) as a dict, or {} when it
+    is missing or not one: events are read defensively."""
+    return value if isinstance(value, dict) else {}
+
+
 async def gateway(practice_id: int, cipher: Cipher, settings: PaymentsSettings) -> Gateway | None:
     """None until an owner or manager has entered the keys."""
     row = await PaymentSettings.select().where(PaymentSettings.practice == practice_id).first()

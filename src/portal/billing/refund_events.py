@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import stripe
 
-from portal.billing.gateway import Gateway
+from portal.billing.gateway import Gateway, dict_or_empty
 from portal.billing.refunds import payment_of_intent, record_refund
 from portal.core import audit
 from portal.core.actor import Actor
@@ -29,18 +29,14 @@ class Unprocessable(Exception):
     """A verified refund event that cannot be applied; the message says why."""
 
 
-def _dict(value: object) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
 async def _refunds_in(gw: Gateway, event_type: str, obj: dict) -> list[dict]:
     """The refunds an event is about: the refund itself, or a charge's refunds (listed by
     Stripe when the event does not carry them)."""
     if not event_type.startswith("charge.refunded"):
         return [obj]
-    listed = _dict(obj.get("refunds")).get("data")
+    listed = dict_or_empty(obj.get("refunds")).get("data")
     if isinstance(listed, list) and listed:
-        return [_dict(r) for r in listed]
+        return [dict_or_empty(r) for r in listed]
     intent = obj.get("payment_intent")
     if not isinstance(intent, str) or not intent.startswith("pi_"):
         raise Unprocessable("the charge names no PaymentIntent")
@@ -59,7 +55,7 @@ async def apply_event(gw: Gateway, event_type: str, obj: dict, *, actor: Actor) 
         refund_id, cents, intent = r.get("id"), r.get("amount"), r.get("payment_intent")
         if not isinstance(refund_id, str) or not 0 < len(refund_id) <= 90:
             raise Unprocessable("a refund has no id")
-        key = _dict(r.get("metadata")).get("portal_refund")
+        key = dict_or_empty(r.get("metadata")).get("portal_refund")
         key = key if isinstance(key, str) else ""
         if isinstance(intent, dict):
             intent = intent.get("id")

@@ -25,7 +25,7 @@ from datetime import timedelta
 
 import stripe
 
-from portal.billing.gateway import Gateway
+from portal.billing.gateway import Gateway, dict_or_empty
 from portal.billing.staff_ledger import parse_amount
 from portal.core import audit
 from portal.core.actor import Actor
@@ -220,13 +220,9 @@ async def _made_at_stripe(gw: Gateway, intent: str, key: str) -> dict | None:
     page = await gw.client.v1.refunds.list_async(params={"payment_intent": intent, "limit": 100})
     for r in page.data:
         made = r.to_dict()
-        if _dict(made.get("metadata")).get("portal_refund") == key:
+        if dict_or_empty(made.get("metadata")).get("portal_refund") == key:
             return made
     return None
-
-
-def _dict(value: object) -> dict:
-    return value if isinstance(value, dict) else {}
 
 
 async def _send(gw: Gateway, row: dict, actor: Actor) -> Outcome:

@@ -23,6 +23,7 @@ from portal.core.db import parse_id, write_transaction
 from portal.core.errors import Conflict, Invalid, NotFound
 from portal.core.templating import money
 from portal.tables import Appointment, LedgerEntry
+from portal.tables.accounts import Role
 from portal.tables.ledger import EntryKind
 
 MAX_CENTS = 100_000_00  # $100,000.00: more is a typing slip
@@ -32,6 +33,8 @@ _AMOUNT = re.compile(r"\$?\s*(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?")
 _ICD10 = re.compile(r"[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?")
 _CPT = re.compile(r"[0-9]{4}[0-9A-Z]")
 MAX_DIAGNOSES = 12
+# Who writes to a client's ledger (charges, adjustments, desk payments, refunds).
+WRITERS = frozenset({Role.owner, Role.manager, Role.biller})
 DESK_METHODS = {"cash": "Cash", "cheque": "Cheque", "card_desk": "Card at the desk"}
 ADJUSTMENTS = {EntryKind.adjustment.value: "Adjustment", EntryKind.write_off.value: "Write-off"}
 TEXT_FIELDS = {

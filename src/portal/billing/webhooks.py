@@ -16,7 +16,7 @@ import re
 import stripe
 
 from portal.billing import refund_events
-from portal.billing.gateway import Gateway
+from portal.billing.gateway import Gateway, dict_or_empty
 from portal.billing.payments import record_payment
 from portal.core import audit
 from portal.core.actor import Actor
@@ -41,11 +41,11 @@ async def handle_webhook(gw: Gateway, payload: bytes, signature: str, *, actor: 
     except (stripe.SignatureVerificationError, ValueError) as exc:
         raise Invalid("bad signature") from exc
     data = json.loads(payload)
-    event_id, event_type = _dict(data).get("id"), _dict(data).get("type")
+    event_id, event_type = dict_or_empty(data).get("id"), dict_or_empty(data).get("type")
     if not isinstance(event_id, str) or not 0 < len(event_id) <= 100:
         raise Invalid("not a Stripe event")
     event_type = event_type[:100] if isinstance(event_type, str) else ""
-    obj = _dict(_dict(_dict(data).get("data")).get("object"))
+    obj = dict_or_empty(dict_or_empty(dict_or_empty(data).get("data")).get("object"))
     async with write_transaction():
         fresh = (
             await StripeEvent.insert(
@@ -72,7 +72,7 @@ async def handle_webhook(gw: Gateway, payload: bytes, signature: str, *, actor: 
                 outcome, error = "unprocessable", str(exc)[:300]
         elif event_type == "payment_intent.payment_failed" and _client_of(obj):
             intent_id = obj.get("id")
-            last_error = _dict(obj.get("last_payment_error")).get("message")
+            last_error = dict_or_empty(obj.get("last_payment_error")).get("message")
             error_text = (
                 last_error if isinstance(last_error, str) and last_error else "payment failed"
             )
@@ -109,23 +109,19 @@ class Unprocessable(Exception):
 _CLIENT_ID = re.compile(r"[0-9]{1,9}")
 
 
-def _dict(value: object) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
 def _names_a_client(obj: dict) -> bool:
     """The PaymentIntent was made by the portal: its metadata says for whom."""
-    return "portal_client" in _dict(obj.get("metadata"))
+    return "portal_client" in dict_or_empty(obj.get("metadata"))
 
 
 def _client_of(obj: dict) -> int | None:
-    value = _dict(obj.get("metadata")).get("portal_client", "")
+    value = dict_or_empty(obj.get("metadata")).get("portal_client", "")
     return int(value) if isinstance(value, str | int) and _CLIENT_ID.fullmatch(str(value)) else None
 
 
 async def _payment_of(obj: dict, actor: Actor) -> tuple[int, str, int]:
     """The client, PaymentIntent id and amount of a succeeded PaymentIntent, each checked."""
-    raw_client = _dict(obj.get("metadata")).get("portal_client")
+    raw_client = dict_or_empty(obj.get("metadata")).get("portal_client")
     client_id = _client_of(obj)
     if client_id is None:
         raise Unprocessable(f"metadata portal_client {raw_client!r:.60} is not a client id")

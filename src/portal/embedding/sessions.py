@@ -10,8 +10,9 @@ no third-party cookie.
    frame carries in its own requests (a header for htmx, a hidden field for forms): a
    session with no cookie at all, so blocked third-party cookies do not matter.
 3. Every request with the frame token is checked again: the session not expired, its API
-   token not revoked nor expired, the staff member active, the client still theirs to
-   reach, the widget one of those named, the staff member's role entitled to it.
+   token not revoked nor expired, its origin still allowed, the staff member active (here);
+   the client still theirs to reach, the widget one of those named, the staff member's role
+   entitled to it (when the widget is opened: `handlers/embed.py` `_open`).
 """
 
 from __future__ import annotations
@@ -233,9 +234,9 @@ async def frame(frame_token: str, *, allowed: tuple[str, ...]) -> Frame:
     if row["origin"] not in allowed:
         raise Refused("This site may no longer show the portal: the practice has taken it "
                       "off its list of sites allowed to embed the portal.")  # fmt: skip
+    # The client is not looked up here: whoever opens a widget goes through
+    # widgets.client_row, scoped to what this member may reach (`client_clause`) at that moment.
     staff = await staff_member(row["user"], Role(row["role"]))
-    if not await may_reach(staff, row["client"]):
-        raise NotFound("No such client.")
     return Frame(
         row["id"], staff, row["client"], tuple(row["widgets"].split(",")), bool(row["actions"]),
         row["origin"], row["theme"], row["expires_at"],

@@ -106,9 +106,18 @@ async def revoke(token_id: int, *, actor: Actor) -> None:
     )  # fmt: skip
 
 
-async def listing() -> list[dict]:
-    """Every token, newest first, with whom it acts for (one query)."""
-    return await ApiToken.select(
+async def members() -> list[dict]:
+    """The active staff a token may act for, by username (one query)."""
+    return await (
+        User.select(User.id, User.username, User.role)
+        .where(User.active == True, User.role.is_in([r.value for r in STAFF_ROLES]))  # noqa: E712
+        .order_by(User.username)
+    )
+
+
+async def listing(now: datetime) -> list[dict]:
+    """Every token, newest first, with whom it acts for and its `status` (one query)."""
+    rows = await ApiToken.select(
         ApiToken.id,
         ApiToken.name,
         ApiToken.prefix,
@@ -120,6 +129,7 @@ async def listing() -> list[dict]:
         ApiToken.user.username.as_alias("username"),
         ApiToken.user.role.as_alias("role"),
     ).order_by(ApiToken.id, ascending=False)  # fmt: skip
+    return [{**row, "status": status(row, now)} for row in rows]
 
 
 def status(row: dict, now: datetime) -> str:

@@ -14,18 +14,18 @@ from datetime import datetime
 from typing import Any
 
 from portal.billing.ledger import balance
-from portal.billing.staff_ledger import DESK_METHODS
+from portal.billing.staff_ledger import DESK_METHODS, WRITERS
 from portal.core.errors import NotFound
 from portal.dashboard.tasks import TaskContext, tasks_for
 from portal.forms.assignments import for_client
 from portal.insurance.policy import current_policy
-from portal.messaging.recipients import staff_names
 from portal.practice.info import PracticeInfo
 from portal.profile.emails import emails
 from portal.profile.phones import phones
 from portal.scheduling import appointments
-from portal.staff.access import Part, Staff, client_clause, thread_clause
-from portal.tables import Client, MessageThread, User
+from portal.staff.access import Part, Staff, client_clause
+from portal.staff.record import recent_threads
+from portal.tables import Client, User
 from portal.tables.accounts import Role
 
 THREADS_SHOWN = 5
@@ -36,12 +36,9 @@ def may_act(staff: Staff) -> bool:
     return staff.role is not Role.biller and staff.may(Part.appointments)
 
 
-# Who may record a payment taken at the desk (the ledger's writers, as on Staff › Billing).
-PAYMENT_TAKERS = frozenset({Role.owner, Role.manager, Role.biller})
-
-
 def may_take_payments(staff: Staff) -> bool:
-    return staff.role in PAYMENT_TAKERS
+    """Desk payments: the ledger's writers, as on Staff › Billing."""
+    return staff.role in WRITERS
 
 
 async def client_row(staff: Staff, client_id: int) -> dict:
@@ -84,22 +81,7 @@ async def load(
         to_do, submitted = await for_client(cid)
         return {"open_forms": to_do, "submitted_forms": submitted[:5]}
     if widget == "messages":
-        rows = await (
-            MessageThread.select(
-                MessageThread.id,
-                MessageThread.subject,
-                MessageThread.staff,
-                MessageThread.last_message_at,
-                MessageThread.done_at,
-            )  # fmt: skip
-            .where((MessageThread.client == cid) & thread_clause(staff))
-            .order_by(MessageThread.last_message_at, ascending=False)
-            .limit(THREADS_SHOWN)
-        )
-        names = await staff_names(client["practice"], [r["staff"] for r in rows]) if rows else {}
-        for r in rows:
-            r["staff_name"] = names.get(r["staff"], "The practice")
-        return {"threads": rows}
+        return {"threads": await recent_threads(staff, client, THREADS_SHOWN)}
     if widget == "contact":
         return {"phones": await phones(cid), "emails": await emails(cid)}
     raise NotFound("No such widget.")

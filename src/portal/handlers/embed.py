@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from litestar import Controller, Request, Response, get, post
@@ -132,15 +132,25 @@ def _base(settings: Settings) -> str:
     return settings.portal_url.rstrip("/")
 
 
-async def _widget_context(
-    v: Viewer, client_id: int, widget: str, practice: PracticeInfo, actor: Actor, now: datetime,
-) -> dict:  # fmt: skip
-    """One widget's context, once the viewer may open it (404 otherwise); the read audited."""
+async def _open(v: Viewer, client_id: int, widget: str) -> dict:
+    """The client, if the viewer may open this widget of theirs (404 otherwise)."""
     if v.frame and (client_id != v.frame.client_id or widget not in v.frame.widgets):
         raise NotFound("No such widget here.")
     if widget not in sessions.WIDGETS or not sessions.may_open(v.staff, widget):
         raise NotFound("No such widget.")
-    client = await widgets.client_row(v.staff, client_id)
+    return await widgets.client_row(v.staff, client_id)
+
+
+def _as_staff(v: Viewer, actor: Actor) -> Actor:
+    """Who acts: the staff member behind the token or frame (the request has no user then)."""
+    return replace(actor, user_id=v.staff.user_id, role=v.staff.role.value)
+
+
+async def _widget_context(
+    v: Viewer, client_id: int, widget: str, practice: PracticeInfo, actor: Actor, now: datetime,
+) -> dict:  # fmt: skip
+    """One widget's context, once the viewer may open it (404 otherwise); the read audited."""
+    client = await _open(v, client_id, widget)
     part = sorted(p.value for p in sessions.WIDGETS[widget][1])[0]
     way = f"{v.way}:{v.frame.session_id}" if v.frame else v.way
     await audited_read(v.staff, client_id, part, actor, item=f"embed:{widget}:{way}")
@@ -198,12 +208,11 @@ class EmbedController(Controller):
         if not (v.actions and widgets.may_act(v.staff)):
             raise Refused("This view is read-only: it cannot change appointments.")
         now = utcnow()
-        await _widget_context(v, client_id, "appointments", practice, actor, now)  # reach
+        await _open(v, client_id, "appointments")
         row = await agenda.one(v.staff, practice.id, appointment_id)
         if row["client"] != client_id:
             raise NotFound("That appointment was not found.")
-        staff_actor = Actor(user_id=v.staff.user_id, role=v.staff.role.value, ip=actor.ip,
-                            portal_url=actor.portal_url, practice=practice)  # fmt: skip
+        staff_actor = _as_staff(v, actor)
         extra: dict = {}
         status, headers = 200, {}
         try:
@@ -265,11 +274,10 @@ class EmbedController(Controller):
         if not (v.actions and widgets.may_take_payments(v.staff)):
             raise Refused("This view cannot record payments.")
         now = utcnow()
-        await _widget_context(v, client_id, "balance", practice, actor, now)  # reach
+        await _open(v, client_id, "balance")
         typed = {k: form_text(form, k, n) for k, n in (("amount", 30), ("method", 20),
                                                        ("reference", 200))}  # fmt: skip
-        staff_actor = Actor(user_id=v.staff.user_id, role=v.staff.role.value, ip=actor.ip,
-                            portal_url=actor.portal_url, practice=practice)  # fmt: skip
+        staff_actor = _as_staff(v, actor)
         extra: dict = {}
         status, headers = 200, {}
         try:

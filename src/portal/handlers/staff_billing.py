@@ -36,12 +36,11 @@ from portal.handlers.payments import provide_gateway
 from portal.practice.info import PracticeInfo
 from portal.staff import access
 from portal.staff.access import Part, Staff
-from portal.tables.accounts import Role
 
 PAGE = "pages/staff/billing.html"
 FRAGMENT = "partials/staff/billing/main.html"
 REFUND_PAGE = "pages/staff/billing_refund.html"
-WRITERS = frozenset({Role.owner, Role.manager, Role.biller})
+WRITERS = staff_ledger.WRITERS
 LEDGER_CHANGED = json.dumps({"ledger-changed": {"target": "body"}})
 NOTICES = {
     "charge": "Charge posted.",

@@ -23,19 +23,9 @@ from portal.handlers.staff import owner_or_manager
 from portal.practice import info
 from portal.practice.info import PracticeInfo
 from portal.settings import Settings
-from portal.tables import User
-from portal.tables.accounts import STAFF_ROLES
 
 PATH = "/staff/settings/embedding"
 NOTICES = {"origins": "The allowed origins are saved.", "revoked": "The token is revoked."}
-
-
-async def _members() -> list[dict]:
-    rows = await User.select(User.id, User.username, User.role).where(
-        User.active == True,  # noqa: E712 - Piccolo's column comparison
-        User.role.is_in([r.value for r in STAFF_ROLES]),
-    ).order_by(User.username)  # fmt: skip
-    return rows
 
 
 class EmbeddingSettingsController(Controller):
@@ -47,11 +37,10 @@ class EmbeddingSettingsController(Controller):
         typed: dict | None = None, errors: dict | None = None, new_token: str = "",
         status_code: int = 200,
     ) -> Template:  # fmt: skip
-        now = utcnow()
-        listed = [{**t, "status": tokens.status(t, now)} for t in await tokens.listing()]
         return await render(request, "pages/staff/embedding.html", {
             "practice": practice, "notice": notice, "typed": typed or {}, "errors": errors or {},
-            "new_token": new_token, "tokens": listed, "members": await _members(),
+            "new_token": new_token, "tokens": await tokens.listing(utcnow()),
+            "members": await tokens.members(),
             "scopes": tokens.SCOPES, "widgets": sessions.WIDGETS,
             "configured": settings.security.embed_origins,
             "practice_origins": "\n".join(practice.embed_origins),

@@ -246,6 +246,12 @@ async def _forms(staff: Staff, client: dict, now: datetime, security: SecuritySe
 
 
 async def _messages(staff: Staff, client: dict, now: datetime, security: SecuritySettings) -> dict:
+    return {"threads": await recent_threads(staff, client, THREADS_SHOWN)}
+
+
+async def recent_threads(staff: Staff, client: dict, limit: int) -> list[dict]:
+    """The client's threads `staff` may read, the latest first, each with `staff_name` (the
+    record's Messages section and the embedded messages widget; two queries)."""
     rows = await (
         MessageThread.select(
             MessageThread.id,
@@ -258,12 +264,12 @@ async def _messages(staff: Staff, client: dict, now: datetime, security: Securit
         .where((MessageThread.client == client["id"]) & thread_clause(staff))
         .order_by(MessageThread.last_message_at, ascending=False)
         .order_by(MessageThread.id, ascending=False)
-        .limit(THREADS_SHOWN)
+        .limit(limit)
     )
     names = await staff_names(client["practice"], [r["staff"] for r in rows]) if rows else {}
     for r in rows:
         r["staff_name"] = names.get(r["staff"], "The practice")
-    return {"threads": rows}
+    return rows
 
 
 async def _billing(staff: Staff, client: dict, now: datetime, security: SecuritySettings) -> dict:
